@@ -1,0 +1,64 @@
+"""ganzoo: train, compare and share generative image models.
+
+This is the whole public API; plugins (first- and third-party) import only
+from here.  Names that need torch are loaded on first access, so importing
+``ganzoo`` (and running ``ganzoo --help``) stays fast.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from .errors import ConfigError, DivergenceError, GanzooError, PluginError
+from .hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Model": "ganzoo.model",
+    "Phase": "ganzoo.model",
+    "Batch": "ganzoo.model",
+    "SpecError": "ganzoo.model",
+    "noise": "ganzoo.model",
+    "model_class": "ganzoo.model",
+    "DatasetSpec": "ganzoo.data.base",
+    "ImageData": "ganzoo.data.base",
+    "LoadContext": "ganzoo.data.base",
+    "split_indices": "ganzoo.data.base",
+    "to_uint8": "ganzoo.data.base",
+    "cache_dir": "ganzoo.data.cache",
+    "load_dataset": "ganzoo.data.registry",
+    "Trainer": "ganzoo.train.trainer",
+    "TrainOptions": "ganzoo.train.trainer",
+    "load_run": "ganzoo.train.run",
+    "evaluate": "ganzoo.eval.api",
+    "FeatureExtractorInfo": "ganzoo.eval.extractors",
+}
+
+__all__ = [
+    "ConfigError",
+    "DivergenceError",
+    "GanzooError",
+    "PluginError",
+    "__version__",
+    "hookimpl",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .data.base import DatasetSpec, ImageData, LoadContext, split_indices, to_uint8
+    from .data.cache import cache_dir
+    from .data.registry import load_dataset
+    from .eval.api import evaluate
+    from .eval.extractors import FeatureExtractorInfo
+    from .model import Batch, Model, Phase, SpecError, model_class, noise
+    from .train.run import load_run
+    from .train.trainer import Trainer, TrainOptions

@@ -1,0 +1,1 @@
+"""The ``ganzoo`` subcommands, one module per job; torch is imported inside command bodies only."""

@@ -1,0 +1,127 @@
+"""``ganzoo plugins``, ``ganzoo models``, ``ganzoo datasets``: what is installed."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .. import plugins
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_cmd(as_json: bool) -> None:
+    """Installed plugins: distribution, version, hooks, and whether they loaded."""
+    rows = [info.as_dict() for info in plugins.plugin_infos()]
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("No plugins loaded (is GANZOO_LOAD_PLUGINS set to an empty value?).")
+    for row in rows:
+        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "in-process"
+        click.echo(f"{row['name']}  [{dist}]  {row['status']}")
+        click.echo(f"  hooks: {', '.join(row['hooks']) or '-'}")
+        if row["error"]:
+            click.echo(f"  error: {row['error']}")
+
+
+def model_rows() -> list[dict]:
+    from ..config import describe
+
+    rows = []
+    for name, reg in sorted(plugins.registry("register_models").items()):
+        cls = reg.obj
+        rows.append(
+            {
+                "name": name,
+                "family": cls.family,
+                "plugin": reg.plugin,
+                "description": cls.description,
+                "alias_of": reg.extra.get("alias_of"),
+                "conflicts": reg.conflicts,
+                "batch_size": cls.default_batch_size,
+                "ema_by_default": cls.ema_by_default,
+                "hyperparameters": describe(cls.Config),
+            }
+        )
+    return rows
+
+
+@click.command("models")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list every hyperparameter.")
+def models_cmd(as_json: bool, verbose: bool) -> None:
+    """Registered models with their family, plugin and hyperparameters."""
+    rows = model_rows()
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("No models registered.")
+    width = max((len(r["name"]) for r in rows), default=0)
+    for row in rows:
+        note = f" (alias of {row['alias_of']})" if row["alias_of"] else ""
+        if row["conflicts"]:
+            note += f" CONFLICT: also registered by {', '.join(row['conflicts'])}"
+        click.echo(
+            f"{row['name']:<{width}}  {row['family']:<14} [{row['plugin']}]  {row['description']}{note}"
+        )
+        params = row["hyperparameters"] if verbose else []
+        for p in params:
+            click.echo(f"{'':<{width}}    {p['name']}: {p['type']} = {p['default']!r}")
+    if rows and not verbose:
+        click.echo("\nHyperparameters: ganzoo models -v (set them with --set key=value).")
+
+
+@click.command("datasets")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--data-root", type=click.Path(file_okay=False), help="Where file-based datasets live.")
+def datasets_cmd(as_json: bool, data_root: str | None) -> None:
+    """Registered datasets: spec, size per split, and where the data comes from."""
+    from ..data.registry import dataset_entries, load_dataset
+    from ..errors import GanzooError
+
+    rows = []
+    for entry in sorted(dataset_entries(), key=lambda e: e.name):
+        row = {
+            "name": entry.name + (":PATH" if entry.takes_argument else ""),
+            "plugin": entry.plugin,
+            "description": entry.description,
+            "source": entry.source,
+            "spec": None,
+            "size": None,
+            "available": None,
+        }
+        if not entry.takes_argument:
+            try:
+                sizes = {}
+                for split in ("train", "test"):
+                    data = load_dataset(entry.name, split, data_root=data_root)
+                    sizes[split] = len(data)
+                row["spec"], row["size"], row["available"] = data.spec.as_dict(), sizes, True
+            except GanzooError as exc:
+                row["available"] = False
+                row["error"] = str(exc)
+        rows.append(row)
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']}  [{row['plugin']}]  {row['description']}")
+        click.echo(f"  source: {row['source']}")
+        if row["spec"]:
+            s = row["spec"]
+            classes = s["num_classes"] if s["num_classes"] else "unlabelled"
+            click.echo(
+                f"  spec: {s['channels']}x{s['height']}x{s['width']}, classes: {classes}, "
+                f"range: {tuple(s['value_range'])}; "
+                f"size: {row['size']['train']} train / {row['size']['test']} test"
+            )
+        elif row["available"] is False:
+            click.echo(f"  not available: {row['error']}")

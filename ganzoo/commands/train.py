@@ -1,0 +1,3 @@
+"""``ganzoo train`` and ``ganzoo sample`` (filled in with the trainer)."""
+
+COMMANDS: list = []

@@ -1,0 +1,59 @@
+"""Finding a dataset by name (``mnist5k``, ``folder:PATH``, ``npz:PATH``, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import plugins
+from ..errors import GanzooError
+
+
+@dataclass
+class DatasetEntry:
+    """A registered dataset: ``loader(split, ctx) -> ImageData``."""
+
+    name: str
+    loader: Callable
+    description: str
+    source: str
+    plugin: str
+    takes_argument: bool
+
+
+def dataset_entries() -> list[DatasetEntry]:
+    return [_entry(r) for r in plugins.registry("register_datasets").values()]
+
+
+def _entry(reg: plugins.Registered) -> DatasetEntry:
+    return DatasetEntry(
+        name=reg.name,
+        loader=reg.obj,
+        description=reg.extra.get("description", ""),
+        source=reg.extra.get("source", ""),
+        plugin=reg.plugin,
+        takes_argument=bool(reg.extra.get("takes_argument", False)),
+    )
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    *,
+    data_root: str | Path | None = None,
+    download: bool = False,
+):
+    """Load one split of a dataset by its (possibly ``name:ARG``) name."""
+    from .base import SPLITS, LoadContext
+
+    if split not in SPLITS:
+        raise GanzooError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    base, sep, arg = name.partition(":")
+    entry = _entry(plugins.lookup("register_datasets", base, "dataset"))
+    if entry.takes_argument and not sep:
+        raise GanzooError(f"dataset {base!r} needs an argument: use {base}:PATH")
+    if sep and not entry.takes_argument:
+        raise GanzooError(f"dataset {base!r} takes no argument (got {name!r})")
+    ctx = LoadContext(arg=arg or None, data_root=Path(data_root) if data_root else None, download=download)
+    return entry.loader(split, ctx)

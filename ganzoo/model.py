@@ -1,0 +1,143 @@
+"""The model API every family implements: networks, optimizers and losses, no loop.
+
+A model describes one training iteration as an ordered list of ``Phase``s.
+Each phase names the optimizer it steps, how often it repeats, and a loss
+function of a batch.  The model never calls ``backward()``/``step()`` and
+never moves itself between devices: the ``Trainer`` owns those, so AMP,
+gradient clipping, distributed synchronisation, EMA and checkpoints live in
+one place for every family.
+
+Randomness inside losses (noise vectors, dropout) must come from torch's
+global generators (``torch.randn(..., device=x.device)``): the trainer seeds
+and checkpoints them, which is what makes resume bitwise exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from .data.base import DatasetSpec
+from .errors import GanzooError
+
+LossFn = Callable[["Batch"], tuple[torch.Tensor, dict[str, Any]]]
+
+
+@dataclass
+class Batch:
+    """Real images (floats in the dataset's value range) and labels, on the training device."""
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+
+    @property
+    def size(self) -> int:
+        return self.x.shape[0]
+
+
+@dataclass
+class Phase:
+    """One optimizer update, repeated ``repeat`` times per training step.
+
+    ``new_batch`` draws fresh real images for every repeat; a phase that only
+    needs the batch size (a GAN's generator update) sets it False and reuses the
+    previous phase's batch, as the classic GAN loop does.
+    """
+
+    name: str
+    optimizer: str
+    loss: LossFn
+    repeat: int = 1
+    new_batch: bool = True
+
+
+class SpecError(GanzooError):
+    """The model cannot be built for this dataset's shape."""
+
+
+class Model(nn.Module):
+    """Base class of every generative model in the zoo.
+
+    Subclasses set the class attributes and implement ``build``,
+    ``configure_optimizers``, ``phases`` and ``sample``.
+    """
+
+    #: Registry name (``ganzoo train --model NAME``).
+    name: ClassVar[str]
+    #: Family shown by ``ganzoo models`` (``gan``, ``vae``, ``autoregressive``, ...).
+    family: ClassVar[str]
+    #: One line for ``ganzoo models``.
+    description: ClassVar[str]
+    #: The hyperparameter dataclass; every field needs a default.
+    Config: ClassVar[type]
+    #: Submodules whose EMA copy is used for sampling when EMA is on.
+    ema_modules: ClassVar[tuple[str, ...]] = ()
+    #: Whether the trainer keeps an EMA unless told otherwise.
+    ema_by_default: ClassVar[bool] = False
+    #: Batch size the trainer uses unless ``--batch-size`` is given.
+    default_batch_size: ClassVar[int] = 64
+
+    def __init__(self, config: Any, spec: DatasetSpec) -> None:
+        super().__init__()
+        self.check_spec(spec)
+        self.config = config
+        self.spec = spec
+        self.build()
+
+    @classmethod
+    def check_spec(cls, spec: DatasetSpec) -> None:
+        """Raise ``SpecError`` for shapes the model cannot handle (default: accept all)."""
+
+    def build(self) -> None:
+        """Create the networks as submodules (``self.config`` and ``self.spec`` are set)."""
+        raise NotImplementedError
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Optimizers by name, as referenced by ``Phase.optimizer``."""
+        raise NotImplementedError
+
+    def phases(self) -> list[Phase]:
+        """One training iteration, in order."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` images, float ``n x C x H x W`` in ``spec.value_range``, on the model's device."""
+        raise NotImplementedError
+
+    def bits_per_dim(self, batch: Batch) -> torch.Tensor | None:
+        """Per-image negative log-likelihood in bits/dim for likelihood models, else None."""
+        return None
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def noise(
+    n: int, dim: int, device: torch.device, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Standard normal latents; drawn on the CPU when a CPU generator is given, so seeds are portable."""
+    if generator is not None and generator.device.type != torch.device(device).type:
+        return torch.randn(n, dim, generator=generator).to(device)
+    return torch.randn(n, dim, device=device, generator=generator)
+
+
+def model_class(name: str) -> type[Model]:
+    """The registered model class called ``name`` (close matches suggested on a typo)."""
+    from . import plugins
+
+    return plugins.lookup("register_models", name, "model").obj
+
+
+def model_names() -> list[str]:
+    from . import plugins
+
+    return sorted(plugins.registry("register_models"))

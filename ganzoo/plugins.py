@@ -1,0 +1,235 @@
+"""The plugin manager: finds plugins, isolates their failures, collects registrations.
+
+First-party families live in ``plugins/`` and are registered through the
+``ganzoo`` entry-point group exactly like third-party packages, so there is one
+route in and one set of rules:
+
+* Entry points are loaded lazily, once, on first use.
+* ``GANZOO_LOAD_PLUGINS`` (comma-separated distribution names) restricts which
+  distributions' plugins load.  Unset: all of them.  Set but empty: none, not
+  even ganzoo's own (useful to debug a broken install).  The first-party
+  plugins belong to the distribution ``ganzoo``.
+* A plugin that raises on import or inside a hook is reported with one warning
+  on stderr and marked failed; everything else keeps working.
+  ``GANZOO_STRICT_PLUGINS=1`` turns such a failure into an error.
+* Two plugins registering the same name never override each other silently:
+  the name is marked as a conflict and using it is an error naming both.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+
+GROUP = "ganzoo"
+
+
+@dataclass
+class PluginInfo:
+    """What ``ganzoo plugins`` shows about one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.error else "loaded"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "hooks": self.hooks,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+@dataclass
+class Registered:
+    """One registered object and the plugin that registered it."""
+
+    name: str
+    obj: Any
+    plugin: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+
+
+pm = pluggy.PluginManager("ganzoo")
+pm.add_hookspecs(hookspecs)
+
+_infos: dict[str, PluginInfo] = {}
+_loaded = False
+_registries: dict[str, dict[str, Registered]] = {}
+
+
+def _strict() -> bool:
+    return os.environ.get("GANZOO_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
+
+
+def _allowed_distributions() -> set[str] | None:
+    value = os.environ.get("GANZOO_LOAD_PLUGINS")
+    if value is None:
+        return None
+    return {_normalise(part) for part in value.split(",") if part.strip()}
+
+
+def _normalise(dist_name: str) -> str:
+    return dist_name.strip().lower().replace("_", "-")
+
+
+def _fail(info: PluginInfo, where: str, exc: BaseException) -> None:
+    info.error = f"{type(exc).__name__}: {exc}"
+    message = f"plugin {info.name!r} ({info.distribution}) failed {where}: {info.error}"
+    if _strict():
+        raise PluginError(message + " (GANZOO_STRICT_PLUGINS is set)") from exc
+    print(f"ganzoo: warning: {message}", file=sys.stderr)
+
+
+def load_plugins() -> None:
+    """Import every allowed entry point of the ``ganzoo`` group, once."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    allowed = _allowed_distributions()
+    for ep in importlib.metadata.entry_points(group=GROUP):
+        dist = ep.dist.name if ep.dist else None
+        if allowed is not None and (dist is None or _normalise(dist) not in allowed):
+            continue
+        info = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else None)
+        _infos[ep.name] = info
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:
+            _fail(info, "to import", exc)
+            continue
+        info.hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or [])
+
+
+def register_plugin(module: Any, name: str) -> None:
+    """Register an in-process plugin object (tests and notebooks); undo with unregister_plugin."""
+    load_plugins()
+    pm.register(module, name=name)
+    hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or [])
+    _infos[name] = PluginInfo(name, None, None, hooks)
+    _registries.clear()
+
+
+def unregister_plugin(name: str) -> None:
+    pm.unregister(name=name)
+    _infos.pop(name, None)
+    _registries.clear()
+
+
+def plugin_infos() -> list[PluginInfo]:
+    load_plugins()
+    _collect_all()  # hook failures are part of a plugin's status
+    return sorted(_infos.values(), key=lambda info: info.name)
+
+
+def _collect_all() -> None:
+    for hook in ("register_models", "register_datasets", "register_feature_extractors"):
+        registry(hook)
+
+
+def _impls(hook_name: str) -> Iterator[tuple[str, Callable[..., Any]]]:
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        yield impl.plugin_name, impl.function
+
+
+def call_hook_isolated(hook_name: str, **kwargs: Any) -> None:
+    """Call each plugin's implementation separately so one failure cannot hide the rest."""
+    for plugin_name, function in _impls(hook_name):
+        info = _infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
+        try:
+            function(**kwargs)
+        except PluginError:
+            raise
+        except Exception as exc:
+            _fail(info, f"in {hook_name}", exc)
+
+
+def registry(hook_name: str) -> dict[str, Registered]:
+    """Everything registered through ``hook_name``, keyed by name, built once."""
+    load_plugins()
+    if hook_name in _registries:
+        return _registries[hook_name]
+    entries: dict[str, Registered] = {}
+    current: list[str] = [""]
+
+    def register(name: str, obj: Any, **extra: Any) -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"registered names must be non-empty strings, got {name!r}")
+        if name in entries:
+            entries[name].conflicts.append(current[0])
+            return
+        entries[name] = Registered(name, obj, current[0], extra)
+
+    for plugin_name, function in _impls(hook_name):
+        current[0] = plugin_name
+        info = _infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
+        try:
+            function(register=_adapter(hook_name, register))
+        except Exception as exc:
+            _fail(info, f"in {hook_name}", exc)
+    _registries[hook_name] = entries
+    return entries
+
+
+def _adapter(hook_name: str, register: Callable[..., None]) -> Callable[..., None]:
+    """Each hook's public ``register`` signature, mapped onto the generic one."""
+    if hook_name == "register_models":
+
+        def register_model(model_cls: Any, *, aliases: tuple[str, ...] = ()) -> None:
+            register(model_cls.name, model_cls)
+            for alias in aliases:
+                register(alias, model_cls, alias_of=model_cls.name)
+
+        return register_model
+    return register
+
+
+def lookup(hook_name: str, name: str, kind: str) -> Registered:
+    """One registered entry, or an error that suggests close names or names both clashing plugins."""
+    entries = registry(hook_name)
+    entry = entries.get(name)
+    if entry is None:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        known = ", ".join(sorted(entries)) or "none (are the plugins installed?)"
+        raise PluginError(f"unknown {kind} {name!r}.{hint} Known {kind}s: {known}.")
+    if entry.conflicts:
+        others = ", ".join(repr(p) for p in entry.conflicts)
+        raise PluginError(
+            f"{kind} {name!r} is registered by plugin {entry.plugin!r} and by {others}; "
+            "uninstall one of them or restrict plugins with GANZOO_LOAD_PLUGINS."
+        )
+    return entry
+
+
+def reset() -> None:
+    """Forget loaded plugins and registries (tests that install plugins use this)."""
+    global _loaded
+    for name, _plugin in list(pm.list_name_plugin()):
+        pm.unregister(name=name)
+    _infos.clear()
+    _registries.clear()
+    _loaded = False
