@@ -62,7 +62,9 @@ class ImageData(torch.utils.data.Dataset):
         split: str,
     ) -> None:
         if images.dtype != torch.uint8 or images.dim() != 4:
-            raise ValueError(f"images must be uint8 N x C x H x W, got {images.dtype} {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be uint8 N x C x H x W, got {images.dtype} {tuple(images.shape)}"
+            )
         if tuple(images.shape[1:]) != (spec.channels, spec.height, spec.width):
             raise ValueError(f"images {tuple(images.shape)} do not match spec {spec}")
         self.images = images
@@ -106,7 +108,11 @@ def split_indices(n: int, split: str, labels: np.ndarray | None = None) -> np.nd
     if split == "all":
         return np.arange(n)
     rng = np.random.default_rng(SPLIT_SEED)
-    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    groups = (
+        [np.arange(n)]
+        if labels is None
+        else [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    )
     test = []
     for group in groups:
         chosen = rng.permutation(group)[: max(1, round(len(group) * TEST_FRACTION))]

@@ -55,5 +55,7 @@ def load_dataset(
         raise GanzooError(f"dataset {base!r} needs an argument: use {base}:PATH")
     if sep and not entry.takes_argument:
         raise GanzooError(f"dataset {base!r} takes no argument (got {name!r})")
-    ctx = LoadContext(arg=arg or None, data_root=Path(data_root) if data_root else None, download=download)
+    ctx = LoadContext(
+        arg=arg or None, data_root=Path(data_root) if data_root else None, download=download
+    )
     return entry.loader(split, ctx)

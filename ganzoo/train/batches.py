@@ -1,0 +1,51 @@
+"""A data order that can be stopped and resumed exactly.
+
+Each epoch is a permutation drawn from its own generator seeded by (seed,
+epoch), so the position in the data is two integers and needs no RNG state.
+The last incomplete batch of an epoch is dropped, like ``drop_last=True``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..data.base import ImageData
+from ..model import Batch
+
+
+class Batches:
+    def __init__(self, data: ImageData, batch_size: int, seed: int, device: torch.device):
+        if len(data) < batch_size:
+            raise ValueError(f"batch size {batch_size} exceeds the dataset's {len(data)} images")
+        self.data = data
+        self.batch_size = batch_size
+        self.seed = seed
+        self.device = device
+        # The whole split moves to the device once, as uint8: MNIST-to-CIFAR sizes fit easily.
+        self.images = data.images.to(device)
+        self.labels = data.labels.to(device) if data.labels is not None else None
+        self.epoch = 0
+        self.cursor = 0
+        self._order = self._permutation(0)
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(len(self.data), generator=g).to(self.device)
+
+    def next(self) -> Batch:
+        if self.cursor + self.batch_size > len(self.data):
+            self.epoch += 1
+            self.cursor = 0
+            self._order = self._permutation(self.epoch)
+        index = self._order[self.cursor : self.cursor + self.batch_size]
+        self.cursor += self.batch_size
+        x = self.data.to_float(self.images[index])
+        y = self.labels[index] if self.labels is not None else None
+        return Batch(x, y)
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.cursor = int(state["epoch"]), int(state["cursor"])
+        self._order = self._permutation(self.epoch)

@@ -1,0 +1,121 @@
+"""What a training run tells the user: a progress display, metrics.jsonl, TensorBoard, sample grids."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+class Meter:
+    """Mean of each logged scalar since the last flush."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = defaultdict(float)
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def add(self, prefix: str, logs: dict[str, Any]) -> None:
+        for key, value in logs.items():
+            name = f"{prefix}/{key}"
+            self.sums[name] += float(value)
+            self.counts[name] += 1
+
+    def flush(self) -> dict[str, float]:
+        means = {k: self.sums[k] / self.counts[k] for k in self.sums}
+        self.sums.clear()
+        self.counts.clear()
+        return means
+
+
+class RunLogger:
+    """Writes metrics to ``metrics.jsonl`` (and TensorBoard when installed) and shows progress."""
+
+    def __init__(
+        self, run_dir: Path | None, total_steps: int, start_step: int, quiet: bool = False
+    ):
+        self.total = total_steps
+        self.quiet = quiet
+        self.metrics_file = open(run_dir / "metrics.jsonl", "a") if run_dir else None  # noqa: SIM115
+        self.tb = _tensorboard(run_dir) if run_dir else None
+        self.bar = None
+        self.t0 = time.perf_counter()
+        self.last_time = self.t0
+        self.last_step = start_step
+        if not quiet and sys.stderr.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
+
+    def log(self, step: int, scalars: dict[str, float]) -> None:
+        now = time.perf_counter()
+        rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
+        self.last_step, self.last_time = step, now
+        record = {"step": step, "time": round(now - self.t0, 3), "steps_per_s": round(rate, 3)}
+        record.update({k: round(v, 6) for k, v in scalars.items()})
+        if self.metrics_file:
+            self.metrics_file.write(json.dumps(record) + "\n")
+            self.metrics_file.flush()
+        if self.tb:
+            for key, value in scalars.items():
+                self.tb.add_scalar(key, value, step)
+        if self.quiet:
+            return
+        shown = "  ".join(f"{k}={v:.4g}" for k, v in scalars.items())
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
+            self.bar.set_postfix_str(shown, refresh=False)
+        else:
+            eta = (self.total - step) / rate if rate > 0 else math.inf
+            eta_text = f"{eta / 60:.1f}m" if math.isfinite(eta) else "?"
+            print(
+                f"step {step}/{self.total}  {rate:.1f} steps/s  eta {eta_text}  {shown}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def message(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.metrics_file:
+            self.metrics_file.close()
+        if self.tb:
+            self.tb.close()
+
+
+def _tensorboard(run_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # tensorboard is an optional extra
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+def save_grid(images: torch.Tensor, value_range: tuple[float, float], path: Path) -> None:
+    """A square-ish PNG grid of float images in ``value_range``, written atomically."""
+    from torchvision.utils import make_grid
+
+    from ..data.base import to_uint8
+    from .atomic import atomic_write
+
+    nrow = max(1, int(math.ceil(math.sqrt(images.shape[0]))))
+    grid = make_grid(to_uint8(images.cpu(), value_range), nrow=nrow, padding=2, pad_value=255)
+    from PIL import Image
+
+    array = grid.permute(1, 2, 0).numpy()
+    image = Image.fromarray(array[:, :, 0] if images.shape[1] == 1 else array)
+    with atomic_write(path) as fh:
+        image.save(fh, format="PNG")

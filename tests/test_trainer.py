@@ -1,0 +1,320 @@
+"""The shared trainer on real models and real mnist5k data: training, determinism, resume, safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import ganzoo
+from ganzoo import config as config_mod
+from ganzoo.cli import cli
+from ganzoo.data.base import ImageData
+from ganzoo.train.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
+from ganzoo.train.run import read_run_info
+from ganzoo.train.trainer import Trainer, TrainOptions
+
+# Small but real settings per model, so every family trains in a second or two.
+TINY = {
+    "gan": {},
+    "dcgan": {"width": 16},
+    "wgan-gp": {"width": 16},
+    "vae": {},
+    "transformer": {"n_layer": 1, "d_model": 32, "n_head": 2},
+}
+
+
+def tiny_slice(n: int = 256) -> ImageData:
+    data = ganzoo.load_dataset("mnist5k", "train")
+    return ImageData(data.images[:n], data.labels[:n], data.spec, data.name, data.split)
+
+
+def build(name: str, spec, **overrides):
+    cls = ganzoo.model_class(name)
+    known = {row["name"] for row in config_mod.describe(cls.Config)}
+    values = {k: v for k, v in {**TINY.get(name, {}), **overrides}.items() if k in known}
+    return cls(config_mod.from_dict(cls.Config, values), spec)
+
+
+def run_cli(*args: str, cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "ganzoo", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        **kwargs,
+    )
+
+
+def tensors_equal(a: dict, b: dict) -> bool:
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, dict):
+            if not tensors_equal(x, y):
+                return False
+        elif isinstance(x, torch.Tensor):
+            if not torch.equal(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_every_model_trains_through_the_trainer(name):
+    data = tiny_slice()
+    torch.manual_seed(0)
+    model = build(name, data.spec)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    trainer = Trainer(model, data, TrainOptions(steps=6, batch_size=16, log_every=1, quiet=True))
+    losses = []
+    original = trainer.phases[-1].loss
+
+    def recording(batch):
+        loss, logs = original(batch)
+        losses.append(loss.item())
+        return loss, logs
+
+    trainer.phases[-1].loss = recording
+    result = trainer.fit()
+    assert result.step == 6
+    assert len(set(losses)) > 1, "the loss never changed"
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed, "no weight moved"
+
+    images = trainer.sample(5, seed=1)
+    assert images.shape == (5, 1, 28, 28) and images.dtype == torch.float32
+    low, high = data.spec.value_range
+    assert images.min() >= low - 1e-6 and images.max() <= high + 1e-6
+    assert torch.equal(images, trainer.sample(5, seed=1)), "fixed-seed sampling must repeat"
+
+
+def test_same_seed_gives_bitwise_identical_checkpoints(tmp_path):
+    data = tiny_slice()
+    files = []
+    for run in ("a", "b"):
+        torch.manual_seed(123)
+        model = build("dcgan", data.spec)
+        options = TrainOptions(
+            steps=4, batch_size=16, checkpoint_every=2, sample_every=2, quiet=True, ema=True
+        )
+        Trainer(model, data, options, run_dir=tmp_path / run).fit()
+        files.append(list_checkpoints(tmp_path / run / "checkpoints")[-1][1].read_bytes())
+    assert files[0] == files[1]
+
+
+def test_sigkill_and_resume_equals_an_uninterrupted_run(tmp_path):
+    args = ["train", "--model", "dcgan", "--set", "width=16", "--steps", "60", "--batch-size", "32",
+            "--checkpoint-every", "10", "--sample-every", "30", "--log-every", "10", "--ema", "--seed", "3"]  # fmt: skip
+    whole = run_cli(*args, "--out", str(tmp_path / "whole"), timeout=300)
+    assert whole.returncode == 0, whole.stderr
+
+    killed_dir = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganzoo", *args, "--out", str(killed_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        steps = [s for s, _ in list_checkpoints(killed_dir / "checkpoints")]
+        if steps and steps[-1] >= 20:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = list_checkpoints(killed_dir / "checkpoints")[-1][0]
+    assert 20 <= killed_at < 60
+
+    resumed = run_cli(*args, "--out", str(killed_dir), timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed from step {killed_at}" in resumed.stderr
+
+    final_whole = load_checkpoint(tmp_path / "whole" / "checkpoints" / "step-00000060.pt")
+    final_resumed = load_checkpoint(killed_dir / "checkpoints" / "step-00000060.pt")
+    for key in ("model", "ema", "optimizers", "rng", "data"):
+        assert tensors_equal(final_whole[key], final_resumed[key]), key
+
+
+KILL_DURING_SAVE = textwrap.dedent(
+    """
+    import os, signal, sys
+    import torch, ganzoo
+    from ganzoo.data.base import ImageData
+    from ganzoo.train.trainer import Trainer, TrainOptions
+
+    data = ganzoo.load_dataset("mnist5k", "train")
+    data = ImageData(data.images[:128], data.labels[:128], data.spec, data.name, data.split)
+    model = ganzoo.model_class("gan")(ganzoo.model_class("gan").Config(), data.spec)
+    options = TrainOptions(steps=int(sys.argv[2]), batch_size=16, checkpoint_every=2, sample_every=100, quiet=True)
+    if sys.argv[3] == "kill":
+        real_fsync = os.fsync
+        def dying_fsync(fd):
+            # Die after the second checkpoint's bytes are written, before its rename.
+            if ".step-00000004.pt." in os.readlink(f"/proc/self/fd/{fd}"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            real_fsync(fd)
+        os.fsync = dying_fsync
+    Trainer(model, data, options, run_dir=sys.argv[1]).fit()
+    """
+)
+
+
+def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint(tmp_path):
+    script = tmp_path / "kill.py"
+    script.write_text(KILL_DURING_SAVE)
+    run_dir = tmp_path / "run"
+    died = subprocess.run(
+        [sys.executable, str(script), str(run_dir), "6", "kill"], capture_output=True
+    )
+    assert died.returncode == -signal.SIGKILL
+    assert [s for s, _ in list_checkpoints(run_dir / "checkpoints")] == [2]
+    assert list((run_dir / "checkpoints").glob(".step-*.tmp")), (
+        "the interrupted write left its temp file"
+    )
+    assert load_checkpoint(run_dir / "checkpoints" / "step-00000002.pt")["step"] == 2
+
+    done = subprocess.run(
+        [sys.executable, str(script), str(run_dir), "6", "ok"], capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert [s for s, _ in list_checkpoints(run_dir / "checkpoints")][-1] == 6
+    assert not list((run_dir / "checkpoints").glob(".step-*.tmp")), "stale temp files are cleaned"
+
+
+class _Exploit:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "checkpoints" / "step-00000001.pt"
+    evil.parent.mkdir()
+    torch.save({"format": "ganzoo-checkpoint", "model": _Exploit(marker)}, evil)
+
+    with pytest.raises(CheckpointError, match="refusing to load"):
+        load_checkpoint(evil)
+    result = CliRunner().invoke(cli, ["sample", str(tmp_path), "--out", str(tmp_path / "g.png")])
+    assert result.exit_code != 0
+    assert "refusing to load" in result.output
+    assert not marker.exists(), "the checkpoint executed code"
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    path = tmp_path / "step-00000001.pt"
+    path.write_bytes(b"PK\x03\x04 this is not a real zip archive")
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_checkpoint(path)
+
+
+def test_non_finite_loss_stops_with_phase_step_and_last_good_checkpoint(tmp_path):
+    data = tiny_slice()
+    model = build("gan", data.spec)
+    options = TrainOptions(
+        steps=10, batch_size=16, checkpoint_every=2, sample_every=100, quiet=True
+    )
+    trainer = Trainer(model, data, options, run_dir=tmp_path)
+    phase = trainer.phases[0]
+    original, calls = phase.loss, []
+
+    def poisoned(batch):
+        loss, logs = original(batch)
+        calls.append(1)
+        return (loss * float("nan") if len(calls) == 3 else loss), logs
+
+    phase.loss = poisoned
+    with pytest.raises(ganzoo.DivergenceError) as info:
+        trainer.fit()
+    message = str(info.value)
+    assert f"phase {phase.name!r}" in message and "step 3" in message
+    assert "step-00000002.pt" in message
+    assert load_checkpoint(tmp_path / "checkpoints" / "step-00000002.pt")["step"] == 2
+    assert [s for s, _ in list_checkpoints(tmp_path / "checkpoints")] == [2]
+
+
+def test_cli_train_resume_and_sample(tmp_path):
+    out = tmp_path / "run"
+    runner = CliRunner()
+    common = ["train", "--model", "gan", "--steps", "4", "--batch-size", "16", "--checkpoint-every", "2",
+              "--sample-every", "2", "--out", str(out), "-q"]  # fmt: skip
+    result = runner.invoke(cli, common)
+    assert result.exit_code == 0, result.output
+    info = read_run_info(out)
+    assert info["model"] == "gan" and info["dataset"] == "mnist5k" and info["seed"] == 0
+    assert info["hyperparameters"]["lr"] == 2e-4 and info["versions"]["torch"] == torch.__version__
+    assert (out / "samples" / "step-00000004.png").is_file()
+    assert (out / "metrics.jsonl").read_text().count("\n") >= 1
+
+    again = runner.invoke(cli, [*common[:4], "6", *common[5:]])
+    assert again.exit_code == 0, again.output
+    assert load_checkpoint(out / "checkpoints" / "step-00000006.pt")["step"] == 6
+
+    different = runner.invoke(cli, [*common, "--seed", "5"])
+    assert different.exit_code != 0 and "holds a different run" in different.output
+
+    grid = tmp_path / "grid.png"
+    sampled = runner.invoke(cli, ["sample", str(out), "--n", "9", "--out", str(grid)])
+    assert sampled.exit_code == 0, sampled.output
+    from PIL import Image
+
+    assert Image.open(grid).size == (3 * 30 + 2, 3 * 30 + 2)
+    raw = tmp_path / "s.npz"
+    assert (
+        runner.invoke(
+            cli, ["sample", str(out), "--checkpoint", "4", "--n", "5", "--out", str(raw)]
+        ).exit_code
+        == 0
+    )
+    import numpy as np
+
+    images = np.load(raw)["images"]
+    assert images.shape == (5, 28, 28, 1) and images.dtype == np.uint8
+
+
+def test_user_errors_are_one_line(tmp_path):
+    runner = CliRunner()
+    bad_type = runner.invoke(
+        cli, ["train", "--model", "gan", "--set", "lr=abc", "--out", str(tmp_path / "x")]
+    )
+    assert bad_type.exit_code != 0 and "Traceback" not in bad_type.output
+    assert "'lr'" in bad_type.output and "latent_dim" in bad_type.output
+    assert not (tmp_path / "x").exists(), "a failed start must not create the run directory"
+
+    unknown = runner.invoke(cli, ["train", "--model", "dcgn"])
+    assert unknown.exit_code != 0 and "Did you mean: dcgan" in unknown.output
+
+    amp = runner.invoke(
+        cli, ["train", "--model", "gan", "--device", "cpu", "--amp", "--out", str(tmp_path / "y")]
+    )
+    assert amp.exit_code != 0 and "--amp needs a CUDA device" in amp.output
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_every_model_trains_with_amp_on_cuda(name):
+    data = tiny_slice()
+    model = build(name, data.spec)
+    trainer = Trainer(
+        model, data, TrainOptions(steps=5, batch_size=16, device="cuda", amp=True, quiet=True)
+    )
+    assert trainer.fit().step == 5
+    assert next(model.parameters()).is_cuda
+    assert torch.isfinite(trainer.sample(4, seed=0)).all()
