@@ -10,7 +10,8 @@ import click
 
 from . import __version__, plugins
 from .commands import info, train
-from .errors import GanzooError
+from .commands.eval import eval_cmd
+from .errors import GanzooError, PluginError
 
 
 class GanzooGroup(click.Group):
@@ -21,6 +22,14 @@ class GanzooGroup(click.Group):
             return super().invoke(ctx)
         except GanzooError as exc:
             raise click.ClickException(str(exc)) from None
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        # click would silently replace an existing command; a plugin must not shadow another.
+        name = name or cmd.name
+        existing = self.commands.get(name) if name else None
+        if existing is not None and existing is not cmd:
+            raise PluginError(f"command {name!r} already exists; choose another name")
+        super().add_command(cmd, name)
 
 
 @click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,7 +45,7 @@ def cli() -> None:
     """
 
 
-for command in (info.plugins_cmd, info.models_cmd, info.datasets_cmd, *train.COMMANDS):
+for command in (info.plugins_cmd, info.models_cmd, info.datasets_cmd, *train.COMMANDS, eval_cmd):
     cli.add_command(command)
 
 

@@ -55,8 +55,8 @@ def _type_name(tp: Any) -> str:
     if origin in (Union, types.UnionType):
         return " | ".join(_type_name(a) for a in get_args(tp))
     if origin in (tuple, list):
-        args = [a for a in get_args(tp) if a is not Ellipsis]
-        return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
+        names = ["..." if a is Ellipsis else _type_name(a) for a in get_args(tp)]
+        return f"{origin.__name__}[{', '.join(names)}]"
     if tp is type(None):
         return "None"
     return getattr(tp, "__name__", str(tp))
@@ -80,8 +80,10 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
 
 
 def resolve(
@@ -152,7 +154,7 @@ def coerce(value: Any, tp: Any) -> Any:
         args = get_args(tp)
         items = value
         if isinstance(value, str):
-            items = [v for v in value.strip("()[] ").split(",") if v.strip()]
+            items = [v.strip() for v in value.strip("()[] ").split(",") if v.strip()]
         if not isinstance(items, (list, tuple)):
             raise TypeError(f"expected a sequence, got {type(value).__name__}")
         if origin is tuple and args and args[-1] is not Ellipsis:
@@ -186,6 +188,8 @@ def coerce(value: Any, tp: Any) -> Any:
             raise TypeError("expected a number, got a boolean")
         return float(value)
     if tp is str:
+        if isinstance(value, (bool, list, tuple, dict)):
+            raise TypeError(f"expected a string, got {type(value).__name__}")
         return str(value)
     raise TypeError(f"unsupported hyperparameter type {tp!r}")
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -89,12 +90,15 @@ def _allowed_distributions() -> set[str] | None:
 
 
 def _normalise(dist_name: str) -> str:
-    return dist_name.strip().lower().replace("_", "-")
+    # PEP 503: "My_Plugin", "my.plugin" and "my-plugin" name the same distribution.
+    return re.sub(r"[-_.]+", "-", dist_name.strip()).lower()
 
 
 def _fail(info: PluginInfo, where: str, exc: BaseException) -> None:
-    info.error = f"{type(exc).__name__}: {exc}"
-    message = f"plugin {info.name!r} ({info.distribution}) failed {where}: {info.error}"
+    # One line, even for multi-line exception messages, so the warning stays one line.
+    info.error = " ".join(f"{type(exc).__name__}: {exc}".split())
+    source = info.distribution or "in-process"
+    message = f"plugin {info.name!r} ({source}) failed {where}: {info.error}"
     if _strict():
         raise PluginError(message + " (GANZOO_STRICT_PLUGINS is set)") from exc
     print(f"ganzoo: warning: {message}", file=sys.stderr)
@@ -159,8 +163,6 @@ def call_hook_isolated(hook_name: str, **kwargs: Any) -> None:
         info = _infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
         try:
             function(**kwargs)
-        except PluginError:
-            raise
         except Exception as exc:
             _fail(info, f"in {hook_name}", exc)
 
@@ -171,25 +173,31 @@ def registry(hook_name: str) -> dict[str, Registered]:
     if hook_name in _registries:
         return _registries[hook_name]
     entries: dict[str, Registered] = {}
-    current: list[str] = [""]
+    for plugin_name, function in _impls(hook_name):
+        info = _infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
+        # Staged so that a plugin failing half-way registers nothing at all.
+        staged: list[tuple[str, Any, dict[str, Any]]] = []
+        try:
+            function(register=_adapter(hook_name, _stager(staged)))
+        except Exception as exc:
+            _fail(info, f"in {hook_name}", exc)
+            continue
+        for name, obj, extra in staged:
+            if name in entries:
+                entries[name].conflicts.append(plugin_name)
+            else:
+                entries[name] = Registered(name, obj, plugin_name, extra)
+    _registries[hook_name] = entries
+    return entries
 
+
+def _stager(staged: list[tuple[str, Any, dict[str, Any]]]) -> Callable[..., None]:
     def register(name: str, obj: Any, **extra: Any) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"registered names must be non-empty strings, got {name!r}")
-        if name in entries:
-            entries[name].conflicts.append(current[0])
-            return
-        entries[name] = Registered(name, obj, current[0], extra)
+        staged.append((name, obj, extra))
 
-    for plugin_name, function in _impls(hook_name):
-        current[0] = plugin_name
-        info = _infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
-        try:
-            function(register=_adapter(hook_name, register))
-        except Exception as exc:
-            _fail(info, f"in {hook_name}", exc)
-    _registries[hook_name] = entries
-    return entries
+    return register
 
 
 def _adapter(hook_name: str, register: Callable[..., None]) -> Callable[..., None]:
@@ -206,7 +214,7 @@ def _adapter(hook_name: str, register: Callable[..., None]) -> Callable[..., Non
 
 
 def lookup(hook_name: str, name: str, kind: str) -> Registered:
-    """One registered entry, or an error that suggests close names or names both clashing plugins."""
+    """One registered entry, or an error suggesting close names or naming both clashing plugins."""
     entries = registry(hook_name)
     entry = entries.get(name)
     if entry is None:

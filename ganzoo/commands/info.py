@@ -69,9 +69,8 @@ def models_cmd(as_json: bool, verbose: bool) -> None:
         note = f" (alias of {row['alias_of']})" if row["alias_of"] else ""
         if row["conflicts"]:
             note += f" CONFLICT: also registered by {', '.join(row['conflicts'])}"
-        click.echo(
-            f"{row['name']:<{width}}  {row['family']:<14} [{row['plugin']}]  {row['description']}{note}"
-        )
+        head = f"{row['name']:<{width}}  {row['family']:<14} [{row['plugin']}]"
+        click.echo(f"{head}  {row['description']}{note}")
         params = row["hyperparameters"] if verbose else []
         for p in params:
             click.echo(f"{'':<{width}}    {p['name']}: {p['type']} = {p['default']!r}")
@@ -81,7 +80,9 @@ def models_cmd(as_json: bool, verbose: bool) -> None:
 
 @click.command("datasets")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--data-root", type=click.Path(file_okay=False), help="Where file-based datasets live.")
+@click.option(
+    "--data-root", type=click.Path(file_okay=False), help="Where file-based datasets live."
+)
 def datasets_cmd(as_json: bool, data_root: str | None) -> None:
     """Registered datasets: spec, size per split, and where the data comes from."""
     from ..data.registry import dataset_entries, load_dataset

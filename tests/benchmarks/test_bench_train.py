@@ -1,0 +1,74 @@
+"""The shared Trainer against a hand-written PyTorch loop of the same GAN, data and batch size.
+
+Run: ``pytest tests/benchmarks/test_bench_train.py --benchmark-only --benchmark-columns=mean,stddev,rounds``.
+Both loops train the design document's MLP GAN (the ``gan`` plugin's networks)
+on mnist5k's train split held in memory, batch 64, for STEPS steps per round.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import ganzoo
+from ganzoo.train.trainer import Trainer, TrainOptions
+
+STEPS = 100
+BATCH = 64
+
+
+@pytest.fixture(scope="module")
+def data():
+    return ganzoo.load_dataset("mnist5k", "train")
+
+
+def fresh_gan(spec):
+    torch.manual_seed(0)
+    cls = ganzoo.model_class("gan")
+    return cls(cls.Config(), spec)
+
+
+def plain_loop(model, data, steps: int) -> None:
+    """What one writes by hand: shuffle, slice, D step, G step (non-saturating BCE)."""
+    G, D = model.G, model.D
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCELoss()
+    images = data.images
+    order, cursor = torch.randperm(len(images)), 0
+    for _ in range(steps):
+        if cursor + BATCH > len(images):
+            order, cursor = torch.randperm(len(images)), 0
+        real = images[order[cursor : cursor + BATCH]].float().mul_(2 / 255).sub_(1)
+        cursor += BATCH
+        ones, zeros = torch.ones(BATCH), torch.zeros(BATCH)
+
+        fake = G(torch.randn(BATCH, 100)).detach()
+        d_loss = bce(D(real), ones) + bce(D(fake), zeros)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+
+        g_loss = bce(D(G(torch.randn(BATCH, 100))), ones)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+
+
+def through_trainer(model, data, steps: int) -> None:
+    options = TrainOptions(steps=steps, batch_size=BATCH, device="cpu", quiet=True, log_every=50)
+    Trainer(model, data, options).fit()
+
+
+@pytest.mark.benchmark(group="train-gan-cpu")
+@pytest.mark.parametrize(
+    "loop", [plain_loop, through_trainer], ids=["plain-loop", "ganzoo-trainer"]
+)
+def test_gan_training_speed(benchmark, data, loop):
+    models = iter([fresh_gan(data.spec) for _ in range(10)])
+    benchmark.pedantic(
+        lambda: loop(next(models), data, STEPS), rounds=3, iterations=1, warmup_rounds=1
+    )
+    benchmark.extra_info["steps_per_round"] = STEPS
+    benchmark.extra_info["threads"] = torch.get_num_threads()

@@ -1,0 +1,233 @@
+"""The ``ganzoo`` command line: fast help, plugin and model listings, one-line user errors."""
+
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import ganzoo
+from ganzoo import plugins
+from ganzoo.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+BUILTINS = {
+    ep.name
+    for ep in importlib.metadata.entry_points(group="ganzoo")
+    if ep.dist is not None and ep.dist.name == "ganzoo"
+}
+
+PROBE = """
+import json, sys
+from ganzoo import plugins
+from ganzoo.cli import main
+codes = {}
+for args in (["--help"], ["--version"]):
+    sys.argv = ["ganzoo", *args]
+    try:
+        main()
+    except SystemExit as exc:
+        codes[args[0]] = exc.code
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision", "torch_fidelity"))
+infos = {name: info.error for name, info in plugins._infos.items()}
+print("RESULT " + json.dumps({"codes": codes, "heavy": heavy, "plugins": infos}))
+"""
+
+
+def run(*args: str):
+    result = CliRunner().invoke(cli, list(args))
+    return result
+
+
+def test_help_and_version_do_not_import_torch():
+    env = dict(os.environ, GANZOO_LOAD_PLUGINS="ganzoo")
+    env.pop("GANZOO_STRICT_PLUGINS", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p or os.getcwd() for p in sys.path])
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    out, _, result = proc.stdout.rpartition("RESULT ")
+    result = json.loads(result)
+    assert "Usage: ganzoo" in out and "plugins" in out and "models" in out
+    assert f"ganzoo, version {ganzoo.__version__}" in out
+    assert result["codes"] == {"--help": 0, "--version": 0}
+    # The plugins were really imported (else the check below proves nothing) ...
+    assert set(result["plugins"]) == BUILTINS
+    assert {name: err for name, err in result["plugins"].items() if err} == {}
+    # ... and still nothing heavy came with them.
+    assert result["heavy"] == []
+
+
+def test_plugins_json_lists_the_builtins():
+    result = run("plugins", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert isinstance(rows, list)
+    for row in rows:
+        assert set(row) == {"name", "distribution", "version", "hooks", "status", "error"}
+        assert row["status"] in ("loaded", "failed")
+        assert (row["status"] == "failed") == (row["error"] is not None)
+    ours = {row["name"]: row for row in rows if row["distribution"] == "ganzoo"}
+    assert set(ours) == BUILTINS
+    assert {row["version"] for row in ours.values()} == {ganzoo.__version__}
+    for name, row in ours.items():
+        assert row["status"] == "loaded", f"built-in plugin {name} failed: {row['error']}"
+        assert row["hooks"], f"built-in plugin {name} implements no hook"
+        assert set(row["hooks"]) <= {
+            "register_models",
+            "register_datasets",
+            "register_feature_extractors",
+            "register_commands",
+        }
+
+
+def test_plugins_text():
+    result = run("plugins")
+    assert result.exit_code == 0, result.output
+    for name in BUILTINS:
+        assert f"{name}  [ganzoo {ganzoo.__version__}]  loaded" in result.stdout
+    assert result.stdout.count("  hooks: ") == result.stdout.count("]  ")
+
+
+@dataclass
+class CliConfig:
+    width: int = 8
+    betas: tuple[float, float] = (0.5, 0.9)
+    mode: str = "fast"
+
+
+class CliTestPlugin:
+    @ganzoo.hookimpl
+    def register_models(self, register):
+        cls = type(
+            "CliModel",
+            (ganzoo.Model,),
+            {
+                "name": "clitestgan",
+                "family": "testfam",
+                "description": "A model that exists only in this test.",
+                "Config": CliConfig,
+                "default_batch_size": 16,
+            },
+        )
+        register(cls, aliases=("ctg",))
+
+
+@pytest.fixture
+def test_model():
+    plugins.register_plugin(CliTestPlugin(), "clitest")
+    try:
+        yield
+    finally:
+        plugins.unregister_plugin("clitest")
+
+
+def test_models_json_schema(test_model):
+    result = run("models", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    for row in rows.values():
+        for key in ("name", "family", "plugin", "description", "hyperparameters"):
+            assert key in row
+        assert isinstance(row["description"], str) and "\n" not in row["description"]
+        for param in row["hyperparameters"]:
+            assert set(param) == {"name", "type", "default"}
+    row = rows["clitestgan"]
+    assert row["family"] == "testfam" and row["plugin"] == "clitest"
+    assert row["description"] == "A model that exists only in this test."
+    assert row["batch_size"] == 16 and row["conflicts"] == [] and row["alias_of"] is None
+    assert row["hyperparameters"] == [
+        {"name": "width", "type": "int", "default": 8},
+        {"name": "betas", "type": "tuple[float, float]", "default": [0.5, 0.9]},
+        {"name": "mode", "type": "str", "default": "fast"},
+    ]
+    assert rows["ctg"]["alias_of"] == "clitestgan"
+
+
+def test_models_json_lists_first_party_models():
+    rows = json.loads(run("models", "--json").stdout)
+    first_party = [row for row in rows if row["plugin"] in BUILTINS]
+    if not first_party:
+        pytest.skip("no first-party model family is registered yet")
+    for row in first_party:
+        assert row["family"] and row["description"]
+        assert row["hyperparameters"], f"{row['name']} declares no hyperparameters"
+
+
+def test_models_text_and_verbose(test_model):
+    plain = run("models")
+    assert plain.exit_code == 0, plain.output
+    line = next(ln for ln in plain.stdout.splitlines() if ln.startswith("clitestgan "))
+    assert "testfam" in line and "[clitest]" in line and "exists only in this test" in line
+    assert "(alias of clitestgan)" in plain.stdout
+    assert "ganzoo models -v" in plain.stdout
+    assert "width: int = 8" not in plain.stdout
+    verbose = run("models", "-v")
+    assert "    width: int = 8" in verbose.stdout
+    assert "    betas: tuple[float, float] = (0.5, 0.9)" in verbose.stdout
+
+
+@pytest.fixture
+def extra_command():
+    """A throw-away command that resolves --set into a config, like train will."""
+
+    @click.command("zzconfig")
+    @click.option("--set", "sets", multiple=True)
+    @click.option("--bug", is_flag=True)
+    def zzconfig(sets, bug):
+        from ganzoo.config import resolve
+
+        if bug:
+            raise RuntimeError("a genuine bug")
+        click.echo(resolve(CliConfig, sets))
+
+    cli.add_command(zzconfig)
+    try:
+        yield
+    finally:
+        cli.commands.pop("zzconfig")
+
+
+def test_user_error_is_one_line_without_traceback(extra_command):
+    ok = run("zzconfig", "--set", "width=3")
+    assert ok.exit_code == 0 and "width=3" in ok.stdout
+    result = run("zzconfig", "--set", "width=abc")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Error: bad value 'abc' for 'width' (expected int)")
+    assert "Valid keys: width: int = 8; betas: tuple[float, float]" in lines[0]
+    assert isinstance(result.exception, SystemExit)
+    malformed = run("zzconfig", "--set", "width")
+    assert malformed.exit_code == 1
+    assert malformed.stderr == "Error: --set expects key=value, got 'width'\n"
+
+
+def test_bugs_are_not_disguised_as_user_errors(extra_command):
+    result = run("zzconfig", "--bug")
+    assert isinstance(result.exception, RuntimeError)
+
+
+def test_unknown_command_and_option():
+    result = run("no-such-command")
+    assert result.exit_code == 2 and "No such command" in result.stderr
+    result = run("models", "--no-such-option")
+    assert result.exit_code == 2 and "No such option" in result.stderr
+
+
+def test_builtin_commands_cannot_be_replaced():
+    @click.command("models")
+    def models() -> None:
+        pass
+
+    with pytest.raises(ganzoo.PluginError, match="'models' already exists"):
+        cli.add_command(models)
+    assert cli.commands["models"] is not models
