@@ -1,0 +1,85 @@
+"""``ganzoo eval TARGET``: score a run, checkpoint, sample folder or ``.npz`` under a recorded protocol.
+
+``eval`` is a group so that later subcommands (``ganzoo eval leaderboard``)
+fit beside it: a first argument that is not a subcommand is the TARGET (a run
+directory literally named like a subcommand is reached as ``./NAME``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+class EvalGroup(click.Group):
+    """A group whose unknown first argument is the TARGET of the default ``score`` command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["score", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("eval", cls=EvalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def eval_cmd() -> None:
+    """Score generated images: IS, FID, KID, precision/recall (torch-fidelity).
+
+    \b
+    ganzoo eval TARGET [OPTIONS]      (same as: ganzoo eval score TARGET)
+    TARGET: a run directory, a checkpoint file, a folder of images or an .npz.
+    Options: ganzoo eval score --help
+    """
+
+
+@eval_cmd.command("score")
+@click.argument("target", type=click.Path())
+@click.option("--dataset", help="Reference dataset (default: the run's; mnist5k for samples).")
+@click.option("--split", default="test", show_default=True, help="Reference split.")
+@click.option(
+    "--metrics", help="Comma-separated: is,fid,kid,pr (default: all the extractor supports)."
+)
+@click.option("--extractor", help="lenet-mnist (default for 1x28x28) or inception-v3-compat.")
+@click.option("--num-samples", type=int, help="Generated images (default: as many as real ones).")
+@click.option("--num-real", type=int, help="Use a fixed random subset of this many real images.")
+@click.option("--seeds", type=int, default=1, show_default=True, help="Sampling seeds: mean ± std.")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--checkpoint", type=int, help="Checkpoint step of a run (default: latest).")
+@click.option("--all-checkpoints", is_flag=True, help="Every checkpoint of a run: a curve.")
+@click.option("--no-ema", is_flag=True, help="Use the raw weights even when EMA weights exist.")
+@click.option(
+    "--inception-weights", type=click.Path(dir_okay=False), help="torch-fidelity InceptionV3 .pth."
+)
+@click.option("--kid-subset-size", type=int, help="KID subset size (default: min(1000, #images)).")
+@click.option(
+    "--data-root", type=click.Path(file_okay=False), help="Where file-based datasets live."
+)
+@click.option("--json", "as_json", is_flag=True, help="Numbers and protocol as JSON on stdout.")
+def score_cmd(
+    target: str,
+    checkpoint: int | None,
+    all_checkpoints: bool,
+    no_ema: bool,
+    as_json: bool,
+    **options: object,
+) -> None:
+    """Score TARGET; run directories get RUN/eval/<protocol-hash>.json."""
+    from ..errors import GanzooError
+    from ..eval.api import evaluate, evaluate_all_checkpoints
+
+    options["use_ema"] = False if no_ema else None
+    if all_checkpoints:
+        if checkpoint is not None:
+            raise GanzooError("use either --checkpoint or --all-checkpoints, not both")
+        results = evaluate_all_checkpoints(target, **options)
+    else:
+        results = [evaluate(target, checkpoint=checkpoint, **options)]
+    if as_json:
+        data = [r.as_dict() for r in results]
+        for item, result in zip(data, results, strict=True):
+            item["written_to"] = str(result.path) if result.path else None
+        click.echo(json.dumps(data if all_checkpoints else data[0], indent=2, sort_keys=True))
+        return
+    for result in results:
+        click.echo(result.summary())

@@ -1,0 +1,141 @@
+"""What a feature extractor is to ganzoo, how one is found, and its torch-fidelity registration.
+
+Plugins describe extractors with ``FeatureExtractorInfo`` through the
+``register_feature_extractors`` hook.  The description is cheap to build: the
+torch-fidelity class and the weights resolver may be given as
+``"module:attribute"`` strings, so ``ganzoo plugins`` never imports torch.
+The extractor (with its weights hash and layers) is part of every protocol:
+numbers from different extractors are never comparable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import GanzooError
+
+METRICS = ("isc", "fid", "kid", "prc")
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """The weights file an extractor will load, its sha256, and where it came from."""
+
+    path: str | None
+    sha256: str | None
+    source: str
+    #: metric -> why these weights cannot serve it (e.g. no classifier layer for IS).
+    unsupported: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeatureExtractorInfo:
+    """A feature extractor as registered by a plugin.
+
+    ``extractor_class`` is a ``torch_fidelity.FeatureExtractorBase`` subclass
+    (or ``"module:Class"``); torch-fidelity builds it as
+    ``cls(name, features_list, feature_extractor_weights_path=..., ...)``.
+    ``resolve_weights(user_path)`` (or ``"module:function"``) returns a
+    ``ResolvedWeights`` or raises ``GanzooError`` listing how to provide them.
+    """
+
+    extractor_class: type | str
+    #: metric (isc, fid, kid, prc) -> feature layer name of the extractor.
+    layers: Mapping[str, str]
+    resolve_weights: Callable[[str | None], ResolvedWeights] | str
+    #: Expected sha256 when the weights are fixed (shipped with the plugin), else None.
+    weights_sha256: str | None = None
+    #: How images are brought to the network's input size, as recorded in the protocol.
+    resize: str = ""
+    description: str = ""
+    #: Bump when the extractor's outputs change without a change of weights (cache key, protocol).
+    revision: int = 1
+
+    def load_class(self) -> type:
+        return _resolve_ref(self.extractor_class)
+
+    def weights(self, user_path: str | None = None) -> ResolvedWeights:
+        return _resolve_ref(self.resolve_weights)(user_path)
+
+    def layer(self, metric: str) -> str:
+        if metric not in self.layers:
+            raise GanzooError(f"this feature extractor provides no layer for metric {metric!r}")
+        return self.layers[metric]
+
+
+def _resolve_ref(ref: Any) -> Any:
+    if not isinstance(ref, str):
+        return ref
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def get_extractor(name: str) -> FeatureExtractorInfo:
+    """The registered extractor ``name`` (an unknown name gets close-match suggestions)."""
+    from .. import plugins
+
+    info = plugins.lookup("register_feature_extractors", name, "feature extractor").obj
+    if not isinstance(info, FeatureExtractorInfo):
+        raise GanzooError(
+            f"feature extractor {name!r} was registered with a {type(info).__name__}, "
+            "not a ganzoo.FeatureExtractorInfo; fix the plugin that registers it"
+        )
+    return info
+
+
+def extractor_names() -> list[str]:
+    from .. import plugins
+
+    return sorted(plugins.registry("register_feature_extractors"))
+
+
+def default_extractor(shape: tuple[int, int, int]) -> str:
+    """The fast LeNet for MNIST-shaped data, the standard Inception for everything else."""
+    return "lenet-mnist" if tuple(shape) == (1, 28, 28) else "inception-v3-compat"
+
+
+def torch_fidelity_name(name: str, info: FeatureExtractorInfo) -> str:
+    """Register the extractor's class with torch-fidelity once; the name to pass it.
+
+    torch-fidelity's registry is global and refuses a second registration, and
+    it already holds its own classes (``inception-v3-compat`` among them): the
+    same class under the same name is reused, a different one gets a
+    ``ganzoo-`` prefix.
+    """
+    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
+
+    cls = info.load_class()
+    for candidate in (name, f"ganzoo-{name}"):
+        existing = FEATURE_EXTRACTORS_REGISTRY.get(candidate)
+        if existing is cls:
+            return candidate
+        if existing is None:
+            register_feature_extractor(candidate, cls)
+            return candidate
+    raise GanzooError(
+        f"torch-fidelity already has different extractors named {name!r} and 'ganzoo-{name}'; "
+        "rename the ganzoo feature extractor"
+    )
+
+
+_SHA_MEMO: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file, remembered per (path, size, mtime) so a 90 MB file is hashed once."""
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _SHA_MEMO:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        _SHA_MEMO[key] = digest.hexdigest()
+    return _SHA_MEMO[key]

@@ -1,0 +1,206 @@
+"""What is being evaluated: a trained model (run directory, checkpoint, ``Model``) or fixed samples.
+
+Samples from other tools arrive as a folder of images or an ``.npz``; they are
+checked (one shape, uint8, at least one image) before anything is computed, so
+a bad input fails with one line and writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import GanzooError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+#: Model samples are drawn in chunks of this size from one generator, so they do not depend on --batch-size.
+SAMPLE_CHUNK = 250
+
+
+@dataclass
+class Source:
+    kind: str  # run | checkpoint | model | folder | npz | tensor
+    description: str
+    model: Any = None
+    spec: Any = None
+    dataset: str | None = None
+    step: int | None = None
+    ema: bool | None = None
+    run_dir: Path | None = None
+    images: torch.Tensor | None = None
+
+    @property
+    def has_model(self) -> bool:
+        return self.model is not None
+
+    def shape(self) -> tuple[int, int, int]:
+        if self.spec is not None:
+            return (self.spec.channels, self.spec.height, self.spec.width)
+        return tuple(self.images.shape[1:])
+
+
+def resolve(
+    target: Any,
+    checkpoint: int | None = None,
+    device: str | torch.device = "cpu",
+    use_ema: bool | None = None,
+) -> Source:
+    """Classify and load ``target``; every user mistake becomes a one-line GanzooError."""
+    from ..model import Model
+
+    if isinstance(target, torch.Tensor):
+        return Source("tensor", "tensor", images=check_images(target, "the given tensor"))
+    if isinstance(target, Model):
+        return Source("model", type(target).__name__, model=target.eval(), spec=target.spec)
+    path = Path(target)
+    if not path.exists():
+        raise GanzooError(
+            f"{str(path)!r} does not exist; TARGET is a run directory, a checkpoint file, "
+            "a folder of sample images or an .npz of samples"
+        )
+    if (
+        path.is_dir()
+        and (path / "run.json").exists()
+        or path.is_file()
+        and path.suffix in (".pt", ".pth")
+    ):
+        return _from_run(path, checkpoint, device, use_ema)
+    if checkpoint is not None:
+        raise GanzooError("--checkpoint applies to run directories only")
+    if path.is_file() and path.suffix == ".npz":
+        return Source("npz", str(path), images=load_npz(path))
+    if path.is_dir():
+        return Source("folder", str(path), images=load_folder(path))
+    raise GanzooError(
+        f"cannot evaluate {str(path)!r}: expected a run directory (with run.json), a checkpoint "
+        "(.pt), a folder of images or an .npz"
+    )
+
+
+def _from_run(path: Path, checkpoint: int | None, device: Any, use_ema: bool | None) -> Source:
+    from ..train.run import load_run
+
+    try:
+        run = load_run(path, checkpoint=checkpoint, device=device, use_ema=use_ema)
+    except GanzooError:
+        raise
+    except Exception as exc:  # a damaged file: say which and why, without a traceback
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise GanzooError(f"cannot load checkpoint from {str(path)!r}: {first}") from None
+    kind = "run" if path.is_dir() else "checkpoint"
+    return Source(
+        kind,
+        str(path),
+        model=run.model,
+        spec=run.spec,
+        dataset=run.dataset or None,
+        step=run.step,
+        ema=run.ema,
+        run_dir=run.run_dir,
+    )
+
+
+def check_images(images: Any, where: str) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor):
+        images = torch.as_tensor(np.asarray(images))
+    if images.dtype != torch.uint8:
+        raise GanzooError(
+            f"{where}: images must be uint8 (0-255), got {images.dtype}; convert them first, "
+            "e.g. ganzoo.to_uint8(x, value_range)"
+        )
+    if images.dim() == 3:  # N x H x W gray
+        images = images.unsqueeze(1)
+    if images.dim() != 4:
+        raise GanzooError(
+            f"{where}: expected N x C x H x W images, got shape {tuple(images.shape)}"
+        )
+    if images.shape[1] not in (1, 3) and images.shape[-1] in (1, 3):
+        images = images.permute(0, 3, 1, 2)  # channels-last
+    if images.shape[1] not in (1, 3):
+        raise GanzooError(
+            f"{where}: images must have 1 or 3 channels, got shape {tuple(images.shape)}"
+        )
+    if images.shape[0] == 0:
+        raise GanzooError(f"{where}: no images")
+    return images.contiguous()
+
+
+def load_npz(path: Path) -> torch.Tensor:
+    try:
+        with np.load(path) as data:
+            keys = list(data.keys())
+            key = "images" if "images" in keys else keys[0] if len(keys) == 1 else None
+            if key is None:
+                raise GanzooError(
+                    f"{path}: holds arrays {keys}; name the images array 'images' (or store only one)"
+                )
+            array = data[key]
+    except GanzooError:
+        raise
+    except Exception as exc:
+        raise GanzooError(f"{path} is not a readable .npz file: {exc}") from None
+    return check_images(torch.from_numpy(array), str(path))
+
+
+def load_folder(folder: Path) -> torch.Tensor:
+    from PIL import Image
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise GanzooError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {str(folder)!r}")
+    arrays = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                mode = image.mode
+                array = np.asarray(
+                    image.convert("L" if mode in ("L", "1", "I;16", "I", "F") else "RGB")
+                )
+        except Exception as exc:
+            raise GanzooError(f"cannot read image {str(file)!r}: {exc}") from None
+        if arrays and array.shape != arrays[0].shape:
+            raise GanzooError(
+                f"images in {str(folder)!r} differ in shape: {files[0].name} is "
+                f"{arrays[0].shape}, {file.name} is {array.shape}; all samples must have one size"
+            )
+        arrays.append(array)
+    stacked = np.stack(arrays)
+    return check_images(torch.from_numpy(stacked), str(folder))
+
+
+def match_reference(images: torch.Tensor, shape: tuple[int, int, int], where: str) -> torch.Tensor:
+    """Samples must have the reference's size; RGB samples of gray data must really be gray."""
+    channels, height, width = shape
+    if tuple(images.shape[2:]) != (height, width):
+        raise GanzooError(
+            f"{where}: samples are {images.shape[2]}x{images.shape[3]} but the reference dataset is "
+            f"{height}x{width}; evaluate against a dataset of the same size"
+        )
+    if images.shape[1] == channels:
+        return images
+    if channels == 1 and images.shape[1] == 3:
+        if not (
+            torch.equal(images[:, 0], images[:, 1]) and torch.equal(images[:, 0], images[:, 2])
+        ):
+            raise GanzooError(f"{where}: samples are colour but the reference dataset is grayscale")
+        return images[:, :1].contiguous()
+    raise GanzooError(
+        f"{where}: samples have {images.shape[1]} channel(s) but the reference dataset has {channels}"
+    )
+
+
+def generate(model: Any, n: int, seed: int, value_range: tuple[float, float]) -> torch.Tensor:
+    """``n`` uint8 samples from ``model.sample`` with a CPU generator seeded ``seed``, in fixed chunks."""
+    from ..data.base import to_uint8
+
+    generator = torch.Generator().manual_seed(seed)
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, n, SAMPLE_CHUNK):
+            x = model.sample(min(SAMPLE_CHUNK, n - start), generator=generator)
+            chunks.append(to_uint8(x, value_range).cpu())
+    return torch.cat(chunks)

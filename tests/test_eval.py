@@ -1,0 +1,249 @@
+"""The evaluator on real mnist5k digits with the fast lenet-mnist extractor (plus error paths)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import ganzoo
+from ganzoo.eval import api, refcache
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("GANZOO_OFFLINE", "1")
+    monkeypatch.delenv("GANZOO_INCEPTION_WEIGHTS", raising=False)
+
+
+@pytest.fixture(scope="module")
+def test_images() -> torch.Tensor:
+    return ganzoo.load_dataset("mnist5k", "test").images
+
+
+@pytest.fixture(scope="module")
+def train_images() -> torch.Tensor:
+    data = ganzoo.load_dataset("mnist5k", "train")
+    keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(1))[:300]
+    return data.images[keep]
+
+
+def rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1e-12)
+
+
+def test_fid_of_a_set_with_itself_is_zero_and_is_counts_classes(test_images):
+    result = ganzoo.evaluate(test_images, dataset="mnist5k", metrics="is,fid")
+    assert result.metrics["frechet_inception_distance"] < 1e-3
+    # 10 balanced classes, classified at 98%: IS of the real test split is 8.84 (ideal 10).
+    assert 8.0 < result.metrics["inception_score_mean"] <= 10.0
+    proto = result.protocol
+    assert proto["reference"] == {
+        "dataset": "mnist5k",
+        "split": "test",
+        "num_images": 500,
+        "subset_seed": None,
+    }
+    assert proto["extractor"]["name"] == "lenet-mnist"
+    assert len(proto["extractor"]["weights_sha256"]) == 64
+    assert set(proto["versions"]) == {"ganzoo", "torch", "torch_fidelity"}
+
+
+def test_batch_size_does_not_change_metrics(train_images):
+    common = dict(dataset="mnist5k", metrics="is,fid,kid", kid_subset_size=100)
+    a = ganzoo.evaluate(train_images, batch_size=17, **common)
+    b = ganzoo.evaluate(train_images, batch_size=128, **common)
+    for key in (
+        "inception_score_mean",
+        "frechet_inception_distance",
+        "kernel_inception_distance_mean",
+    ):
+        assert rel(a.metrics[key], b.metrics[key]) < 1e-4, key
+
+
+def test_equals_a_direct_torch_fidelity_call(train_images, test_images):
+    import torch_fidelity
+
+    ours = ganzoo.evaluate(train_images, dataset="mnist5k", kid_subset_size=200)
+    info = ganzoo.eval.extractors.get_extractor("lenet-mnist")
+    name = ganzoo.eval.extractors.torch_fidelity_name("lenet-mnist", info)
+    direct = torch_fidelity.calculate_metrics(
+        input1=refcache.ImagesDataset(train_images),
+        input2=refcache.ImagesDataset(test_images),
+        feature_extractor=name,
+        isc=True,
+        fid=True,
+        kid=True,
+        prc=True,
+        kid_subset_size=200,
+        cuda=False,
+        save_cpu_ram=True,
+        verbose=False,
+    )
+    assert set(direct) == set(ours.metrics)
+    for key, value in direct.items():
+        assert rel(ours.metrics[key], value) < 1e-6, key
+
+
+def test_frechet_distance_matches_scipy_float64(train_images, test_images):
+    from ganzoo_extractors.lenet import LeNetMnistExtractor
+    from scipy import linalg
+
+    net = LeNetMnistExtractor("lenet-mnist", ["features"])
+    with torch.no_grad():
+        feats = [
+            net(refcache.ImagesDataset(x).images.expand(-1, 3, -1, -1))[0].double().numpy()
+            for x in (train_images, test_images)
+        ]
+    mu1, mu2 = (f.mean(0) for f in feats)
+    s1, s2 = (np.cov(f, rowvar=False) for f in feats)
+    covmean = linalg.sqrtm(s1 @ s2).real
+    expected = float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    ours = ganzoo.evaluate(train_images, dataset="mnist5k", metrics="fid")
+    assert rel(ours.metrics["frechet_inception_distance"], expected) < 1e-5
+
+
+def test_reference_is_cached_verified_and_rebuilt(train_images, monkeypatch):
+    first = ganzoo.evaluate(train_images[:100], dataset="mnist5k", metrics="fid,pr")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the real images were read again")
+
+    monkeypatch.setattr("ganzoo.data.registry.load_dataset", no_reading)
+    second = ganzoo.evaluate(train_images[:100], dataset="mnist5k", metrics="fid,pr")
+    assert second.metrics == first.metrics
+    monkeypatch.undo()
+    monkeypatch.setenv("GANZOO_OFFLINE", "1")
+
+    ref = refcache.Reference(
+        "mnist5k",
+        "test",
+        "lenet-mnist",
+        first.protocol["extractor"]["weights_sha256"],
+        ganzoo.eval.extractors.get_extractor("lenet-mnist").resize,
+        2,
+    )
+    files = ref._files()
+    assert files and ref.manifest_path.exists()
+    files[0].write_bytes(b"not a tensor")  # corrupt one entry
+    third = ganzoo.evaluate(train_images[:100], dataset="mnist5k", metrics="fid,pr")
+    assert third.metrics == pytest.approx(first.metrics, rel=1e-6)
+    assert files[0].read_bytes() != b"not a tensor"
+
+
+def test_model_target_with_seeds_reports_spread(test_images):
+    class Replay(ganzoo.Model):
+        """Samples real test digits at random: a perfect, stochastic generator."""
+
+        name, family, description = "replay", "test", "test double"
+        Config = type("Config", (), {})
+
+        def build(self) -> None:
+            self.register_buffer("bank", test_images.clone())
+            self.dummy = torch.nn.Linear(1, 1)
+
+        def sample(self, n, generator=None):
+            idx = torch.randint(0, len(self.bank), (n,), generator=generator)
+            return self.bank[idx].float() / 127.5 - 1
+
+    spec = ganzoo.load_dataset("mnist5k", "test").spec
+    model = Replay(None, spec)
+    result = ganzoo.evaluate(model, dataset="mnist5k", metrics="fid", num_samples=200, seeds=2)
+    assert result.protocol["generated"]["seeds"] == [0, 1]
+    assert len(result.per_seed) == 2 and result.per_seed[0] != result.per_seed[1]
+    mean = (
+        result.per_seed[0]["frechet_inception_distance"]
+        + result.per_seed[1]["frechet_inception_distance"]
+    ) / 2
+    assert math.isclose(result.metrics["frechet_inception_distance"], mean)
+    assert result.metrics_std["frechet_inception_distance"] > 0
+    assert result.bits_per_dim is None
+
+
+# ---- bad input: one clear error, nothing written ----------------------------------------
+
+
+def test_unknown_extractor_suggests_close_names(test_images):
+    with pytest.raises(ganzoo.GanzooError, match="Did you mean: lenet-mnist"):
+        ganzoo.evaluate(test_images, extractor="lenet-mnst")
+
+
+def test_unknown_metric(test_images):
+    with pytest.raises(ganzoo.GanzooError, match="unknown metric 'ppl'"):
+        ganzoo.evaluate(test_images, metrics="fid,ppl")
+
+
+def test_sample_folders_with_bad_contents(tmp_path):
+    from PIL import Image
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ganzoo.GanzooError, match="no images"):
+        ganzoo.evaluate(empty)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(mixed / "a.png")
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(mixed / "b.png")
+    with pytest.raises(ganzoo.GanzooError, match="differ in shape"):
+        ganzoo.evaluate(mixed)
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    for i in range(20):
+        Image.fromarray(np.full((32, 32), i, np.uint8)).save(wrong / f"{i}.png")
+    with pytest.raises(ganzoo.GanzooError, match="32x32 but the reference dataset is 28x28"):
+        ganzoo.evaluate(wrong, extractor="lenet-mnist")
+
+
+def test_fewer_samples_than_kid_subset(test_images):
+    with pytest.raises(ganzoo.GanzooError, match="KID subset size 1000 is larger"):
+        ganzoo.evaluate(test_images[:50], metrics="kid", kid_subset_size=1000)
+
+
+def test_missing_inception_weights_lists_every_way(monkeypatch, test_images):
+    from ganzoo.eval import inception
+
+    monkeypatch.setattr(inception, "fallback_source", lambda: None)
+    with pytest.raises(
+        ganzoo.GanzooError,
+        match="no InceptionV3 weights found.*--inception-weights.*offline-inception",
+    ):
+        ganzoo.evaluate(test_images, extractor="inception-v3-compat")
+    with pytest.raises(ganzoo.GanzooError, match="does not exist"):
+        ganzoo.evaluate(
+            test_images, extractor="inception-v3-compat", inception_weights="/nonexistent.pth"
+        )
+
+
+def test_corrupt_checkpoint_is_a_clear_error_and_writes_nothing(tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"model": "x", "dataset": "mnist5k"}))
+    (run / "checkpoints" / "step-00000010.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(ganzoo.GanzooError, match="step-00000010.pt"):
+        ganzoo.evaluate(run)
+    assert not (run / "eval").exists()
+
+
+def test_cli_scores_an_npz_and_prints_protocol_json(tmp_path, train_images):
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    path = tmp_path / "samples.npz"
+    np.savez(path, images=train_images[:100].numpy())
+    out = CliRunner().invoke(cli, ["eval", str(path), "--metrics", "fid,pr", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["protocol"]["generated"]["num_images"] == 100
+    assert data["protocol"]["metrics"] == ["fid", "prc"]
+    assert data["metrics"]["frechet_inception_distance"] > 0
+    out = CliRunner().invoke(cli, ["eval", str(tmp_path / "missing.npz")])
+    assert out.exit_code == 1 and "does not exist" in out.output
+
+
+def test_default_extractor_follows_shape():
+    assert api.default_extractor((1, 28, 28)) == "lenet-mnist"
+    assert api.default_extractor((3, 32, 32)) == "inception-v3-compat"
