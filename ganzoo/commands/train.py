@@ -183,11 +183,11 @@ def sample_cmd(run, checkpoint, n, seed, ema, device, out) -> None:
     import torch
 
     from ..data.base import to_uint8
+    from ..device import resolve_device
     from ..errors import GanzooError
     from ..train.atomic import atomic_write
     from ..train.logger import save_grid
     from ..train.run import load_run
-    from ..train.trainer import resolve_device
 
     out_path = Path(out)
     if out_path.suffix.lower() not in (".png", ".npz"):

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from ..device import resolve_device
 from ..errors import GanzooError
 from . import fidelity, sources
 from .extractors import METRICS, default_extractor, get_extractor
@@ -34,17 +35,6 @@ def parse_metrics(metrics: str | Iterable[str] | None) -> tuple[str, ...] | None
     if not chosen:
         raise GanzooError("no metrics requested; choose from is, fid, kid, pr")
     return tuple(m for m in METRICS if m in chosen)
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GanzooError(
-            "--device cuda was asked for but no CUDA GPU is available; use --device cpu"
-        )
-    return device
 
 
 def evaluate(

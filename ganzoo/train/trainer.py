@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from ..data.base import ImageData
+from ..device import resolve_device
 from ..errors import DivergenceError, GanzooError
 from ..model import Model
 from .atomic import atomic_write
@@ -69,24 +70,6 @@ class TrainResult:
     elapsed_s: float
     checkpoint: Path | None
     resumed_from: int | None
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` is CUDA when available, else CPU; asking for a missing GPU is a clear error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise GanzooError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise GanzooError(f"--device {name} asked for, but no CUDA GPU is available here")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise GanzooError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) here")
-    elif device.type != "cpu":
-        raise GanzooError(f"device type {device.type!r} is not supported; use cpu or cuda")
-    return device
 
 
 class Trainer:
