@@ -1,0 +1,18 @@
+"""The GAN family: the design document's MLP GAN, DCGAN and WGAN-GP.
+
+Torch is imported only when the hook runs, so importing the plugin (which
+``ganzoo --help`` does through the entry point) stays cheap.
+"""
+
+from ganzoo import hookimpl
+
+
+@hookimpl
+def register_models(register) -> None:
+    from .dcgan import DCGAN
+    from .mlp_gan import MLPGAN
+    from .wgan_gp import WGANGP
+
+    register(MLPGAN)
+    register(DCGAN)
+    register(WGANGP)
