@@ -181,7 +181,7 @@ def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint(tmp_path):
         [sys.executable, str(script), str(run_dir), "6", "kill"], capture_output=True
     )
     assert died.returncode == -signal.SIGKILL
-    assert [s for s, _ in list_checkpoints(run_dir / "checkpoints")] == [2]
+    assert [s for s, _ in list_checkpoints(run_dir / "checkpoints")] == [0, 2]
     assert list((run_dir / "checkpoints").glob(".step-*.tmp")), (
         "the interrupted write left its temp file"
     )
@@ -247,7 +247,7 @@ def test_non_finite_loss_stops_with_phase_step_and_last_good_checkpoint(tmp_path
     assert f"phase {phase.name!r}" in message and "step 3" in message
     assert "step-00000002.pt" in message
     assert load_checkpoint(tmp_path / "checkpoints" / "step-00000002.pt")["step"] == 2
-    assert [s for s, _ in list_checkpoints(tmp_path / "checkpoints")] == [2]
+    assert [s for s, _ in list_checkpoints(tmp_path / "checkpoints")] == [0, 2]
 
 
 def test_cli_train_resume_and_sample(tmp_path):

@@ -150,6 +150,10 @@ class Trainer:
         resumed_from = self._resume() if self.run_dir and self.options.resume else None
         if resumed_from is None:
             torch.manual_seed(self.options.seed)
+            if self.run_dir is not None:
+                # The untrained model is the baseline every metric curve starts from.
+                self.save_samples(self.run_dir / "samples" / f"step-{0:08d}.png")
+                self._checkpoint(0.0)
         logger = RunLogger(self.run_dir, self.options.steps, self.step, self.options.quiet)
         if resumed_from is not None:
             logger.message(f"resumed from step {resumed_from} ({self.run_dir})")
