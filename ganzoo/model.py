@@ -100,6 +100,16 @@ class Model(nn.Module):
         """Optimizers by name, as referenced by ``Phase.optimizer``."""
         raise NotImplementedError
 
+    def configure_schedulers(
+        self, optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+        """Learning-rate schedulers by optimizer name (default none).
+
+        The trainer steps each one right after its optimizer steps and keeps its
+        state in checkpoints, so warmups and decays survive a resume.
+        """
+        return {}
+
     def phases(self) -> list[Phase]:
         """One training iteration, in order."""
         raise NotImplementedError

@@ -318,3 +318,28 @@ def test_every_model_trains_with_amp_on_cuda(name):
     assert trainer.fit().step == 5
     assert next(model.parameters()).is_cuda
     assert torch.isfinite(trainer.sample(4, seed=0)).all()
+
+
+def test_resume_restores_learning_rate_schedules(tmp_path):
+    """The transformer's warmup lives in a scheduler the trainer checkpoints."""
+    data = tiny_slice()
+
+    def train(run_dir, steps):
+        torch.manual_seed(0)
+        model = build("transformer", data.spec, warmup_steps=10)
+        options = TrainOptions(
+            steps=steps, batch_size=8, checkpoint_every=3, sample_every=100, quiet=True
+        )
+        trainer = Trainer(model, data, options, run_dir=run_dir)
+        trainer.fit()
+        return trainer
+
+    whole = train(tmp_path / "whole", 6)
+    train(tmp_path / "split", 3)
+    resumed = train(tmp_path / "split", 6)
+    lr = resumed.optimizers["transformer"].param_groups[0]["lr"]
+    assert lr == whole.optimizers["transformer"].param_groups[0]["lr"]
+    assert lr == pytest.approx(1e-3 * 7 / 10)  # the 7th step of a 10-step warmup comes next
+    a = load_checkpoint(tmp_path / "whole" / "checkpoints" / "step-00000006.pt")
+    b = load_checkpoint(tmp_path / "split" / "checkpoints" / "step-00000006.pt")
+    assert tensors_equal(a["model"], b["model"]) and a["schedulers"] == b["schedulers"]

@@ -100,6 +100,10 @@ class Trainer:
             for child in model.children():
                 child.compile()
         self.optimizers = model.configure_optimizers()
+        self.schedulers = model.configure_schedulers(self.optimizers)
+        unknown = sorted(set(self.schedulers) - set(self.optimizers))
+        if unknown:
+            raise GanzooError(f"model {model.name!r} schedules unknown optimizers {unknown}")
         self.phases = model.phases()
         for phase in self.phases:
             if phase.optimizer not in self.optimizers:
@@ -213,6 +217,8 @@ class Trainer:
                     loss.backward()
                     self._clip(optimizer, unscale=False)
                     optimizer.step()
+                if phase.optimizer in self.schedulers:
+                    self.schedulers[phase.optimizer].step()
                 meter.add(phase.name, {"loss": value, **logs})
         if self.ema is not None:
             self.ema.update(self.model, self.step + 1)
@@ -261,6 +267,7 @@ class Trainer:
             "step": self.step,
             "model": self.model.state_dict(),
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "rng": rng,
@@ -272,6 +279,8 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][name])
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         if self.ema is not None:

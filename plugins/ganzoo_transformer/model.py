@@ -135,9 +135,6 @@ class ImageTransformer(Model):
             mlp_ratio=cfg.mlp_ratio,
             dropout=cfg.dropout,
         )
-        # Optimizer steps taken, for the warmup; a buffer so checkpoints carry it.
-        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
-        self._optimizer: torch.optim.Optimizer | None = None
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         cfg = self.config
@@ -149,22 +146,20 @@ class ImageTransformer(Model):
             {"params": decay, "weight_decay": cfg.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        self._optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-        return {"transformer": self._optimizer}
+        return {"transformer": torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))}
+
+    def configure_schedulers(self, optimizers):
+        """Linear warmup over ``warmup_steps`` optimizer steps, then a constant rate."""
+        warmup = self.config.warmup_steps
+        return {
+            "transformer": torch.optim.lr_scheduler.LambdaLR(
+                optimizers["transformer"],
+                lambda step: 1.0 if warmup == 0 else min(1.0, (step + 1) / warmup),
+            )
+        }
 
     def phases(self) -> list[Phase]:
         return [Phase("transformer", "transformer", self._loss)]
-
-    def _warmup(self) -> None:
-        """Set this step's learning rate; runs inside the loss because the trainer has no schedulers."""
-        if self._optimizer is None or not torch.is_grad_enabled():
-            return
-        warmup = self.config.warmup_steps
-        step = int(self.steps_done)
-        scale = 1.0 if warmup == 0 else min(1.0, (step + 1) / warmup)
-        for group in self._optimizer.param_groups:
-            group["lr"] = self.config.lr * scale
-        self.steps_done += 1
 
     def logits(self, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits: row t predicts ``tokens[:, t]`` from ``tokens[:, :t]``."""
@@ -179,7 +174,6 @@ class ImageTransformer(Model):
         return nll, tokens
 
     def _loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        self._warmup()
         nll, tokens = self._nll(batch)
         loss = nll.mean() / tokens.shape[1]  # nats per token
         bpd = nll.detach().mean() / (self.spec.dims * math.log(2))
