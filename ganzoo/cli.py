@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from . import __version__, plugins
-from .commands import info, train
+from .commands import info, leaderboard, train
 from .commands.eval import eval_cmd
 from .errors import GanzooError, PluginError
 
@@ -45,7 +45,14 @@ def cli() -> None:
     """
 
 
-for command in (info.plugins_cmd, info.models_cmd, info.datasets_cmd, *train.COMMANDS, eval_cmd):
+for command in (
+    info.plugins_cmd,
+    info.models_cmd,
+    info.datasets_cmd,
+    *train.COMMANDS,
+    eval_cmd,
+    *leaderboard.COMMANDS,
+):
     cli.add_command(command)
 
 

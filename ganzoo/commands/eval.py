@@ -83,3 +83,12 @@ def score_cmd(
         return
     for result in results:
         click.echo(result.summary())
+
+
+def _add_leaderboard() -> None:
+    from .leaderboard import eval_leaderboard_cmd
+
+    eval_cmd.add_command(eval_leaderboard_cmd)
+
+
+_add_leaderboard()

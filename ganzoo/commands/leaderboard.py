@@ -1,0 +1,180 @@
+"""``ganzoo leaderboard`` (show), ``ganzoo eval leaderboard`` (score and rebuild), ``ganzoo zoo``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+SORT_CHOICES = click.Choice(
+    ["fid", "is", "kid", "precision", "recall", "bpd"], case_sensitive=False
+)
+
+
+@click.command("leaderboard")
+@click.argument("run_dirs", nargs=-1, type=click.Path())
+@click.option("--runs", "runs_root", type=click.Path(file_okay=False), help="Every run below DIR.")
+@click.option("--dataset", help="Reference dataset (default: each run's own).")
+@click.option("--extractor", help="lenet-mnist (default for 1x28x28) or inception-v3-compat.")
+@click.option(
+    "--metrics", help="Comma-separated: is,fid,kid,pr (default: all the extractor supports)."
+)
+@click.option("--num-samples", type=int, help="Generated images (default: as many as real ones).")
+@click.option("--num-real", type=int, help="Use a fixed random subset of this many real images.")
+@click.option("--seeds", type=int, default=1, show_default=True, help="Sampling seeds: mean ± std.")
+@click.option(
+    "--all-checkpoints", is_flag=True, help="Score every checkpoint, not only the latest."
+)
+@click.option("--sort", type=SORT_CHOICES, help="Rank by this metric (default: FID when measured).")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option(
+    "--inception-weights", type=click.Path(dir_okay=False), help="torch-fidelity InceptionV3 .pth."
+)
+@click.option(
+    "--data-root", type=click.Path(file_okay=False), help="Where file-based datasets live."
+)
+@click.option("--out", default="leaderboards", show_default=True, type=click.Path(file_okay=False))
+def eval_leaderboard_cmd(run_dirs, runs_root, sort, out, **request) -> None:
+    """Score every run (checkpoint) lacking a result under this protocol, then rebuild the leaderboard.
+
+    Results already in RUN/eval/ under the same protocol are reused.  Writes
+    OUT/<dataset>-<extractor>.{json,csv,md,html} and -curves.png.
+    """
+    from ..errors import GanzooError
+    from ..leaderboard_eval import Request, find_runs, score_and_rebuild
+    from ..leaderboard_text import to_terminal
+
+    if not run_dirs and runs_root is None:
+        raise GanzooError("give run directories (RUN_DIR ...) or --runs DIR")
+    runs = find_runs(run_dirs, runs_root)
+    boards = score_and_rebuild(
+        runs, Request(**request), out, sort=sort, echo=lambda s: click.echo(s, err=True)
+    )
+    for board in boards:
+        click.echo(to_terminal(board, run_base=Path(out)))
+        click.echo(f"\nwritten: {Path(out) / board.stem}.{{json,csv,md,html}} and -curves.png\n")
+
+
+@click.command("leaderboard")
+@click.option("--dataset", help="Only this dataset's leaderboards.")
+@click.option("--extractor", help="Only this extractor's leaderboards.")
+@click.option("--sort", type=SORT_CHOICES, help="Rank by this metric (default: as written).")
+@click.option(
+    "--format", "fmt", default="table", show_default=True,
+    type=click.Choice(["table", "md", "csv", "html", "json"]),
+)  # fmt: skip
+@click.option("--latest", is_flag=True, help="Only each run's latest scored checkpoint.")
+@click.option(
+    "--dir",
+    "directory",
+    default="leaderboards",
+    show_default=True,
+    type=click.Path(file_okay=False),
+)
+def leaderboard_cmd(dataset, extractor, sort, fmt, latest, directory) -> None:
+    """Show a leaderboard written by `ganzoo eval leaderboard` or `ganzoo zoo`."""
+    from .. import leaderboard as lb
+    from .. import leaderboard_text as text
+    from ..errors import GanzooError
+
+    boards = lb.available(directory)
+    names = ", ".join(b.stem for b in boards) or "none"
+    chosen = [
+        b
+        for b in boards
+        if (dataset is None or b.dataset == dataset)
+        and (extractor is None or b.extractor == extractor)
+    ]
+    if not chosen:
+        raise GanzooError(
+            f"no leaderboard in {directory!r} matches (available: {names}); "
+            "create one with `ganzoo eval leaderboard RUN_DIR ...` or `ganzoo zoo`"
+        )
+    if fmt in ("csv", "html", "json") and len(chosen) > 1:
+        raise GanzooError(
+            f"several leaderboards match ({names}); pick one with --dataset/--extractor"
+        )
+    for board in chosen:
+        if fmt == "table":
+            click.echo(text.to_terminal(board, sort, latest, run_base=Path(directory)) + "\n")
+        elif fmt == "md":
+            click.echo(text.to_markdown(board, sort, latest))
+        elif fmt == "csv":
+            click.echo(text.to_csv(board, sort, latest), nl=False)
+        elif fmt == "json":
+            data = board.as_dict()
+            if sort or latest:
+                data["rows"] = [
+                    row
+                    for pid in board.protocol_ids()
+                    for row in lb.records(board.table(pid, sort, latest))
+                ]
+            click.echo(json.dumps(data, indent=2, sort_keys=True))
+        else:
+            from ..leaderboard_html import render
+
+            plot = Path(directory) / f"{board.stem}-curves.png"
+            click.echo(render(board, Path(directory), plot if plot.is_file() else None), nl=False)
+
+
+@click.command("zoo")
+@click.option("--models", help="Comma-separated model names (default: every registered model).")
+@click.option("--steps", type=click.IntRange(min=1), help="Same step count for every model.")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Multiply the default per-model step counts (e.g. 4 for a longer run).")  # fmt: skip
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Total training minutes, split evenly (steps measured by a probe; not reproducible).")  # fmt: skip
+@click.option("--out-runs", default="runs/zoo", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "--leaderboards", default="leaderboards", show_default=True, type=click.Path(file_okay=False)
+)
+@click.option("--num-samples", type=int, help="Generated images per evaluation (default: 500).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--threads", type=click.IntRange(min=1),
+              help="CPU threads for torch (default: torch's; on cores shared with other jobs, fewer is faster).")  # fmt: skip
+@click.option("--quiet", "-q", is_flag=True, help="No training progress bars.")
+def zoo_cmd(models, steps, scale, minutes, out_runs, leaderboards, num_samples, device, seed, threads, quiet) -> None:  # fmt: skip
+    """Train every registered model on mnist5k for a short CPU budget, score it, show the board.
+
+    \b
+    Default: a fixed step count per model (gan 3000, dcgan 2000, wgan-gp 800,
+    vae 1000; other models: what fits in 2 minutes), 4 checkpoints each plus
+    step 0, every one scored with lenet-mnist.  Running it again resumes.
+    """
+    from ..errors import GanzooError
+    from ..leaderboard_text import to_terminal
+    from ..zoo import ZooOptions, run_zoo
+
+    if steps is not None and minutes is not None:
+        raise GanzooError("use either --steps or --minutes, not both")
+    import torch
+
+    # Torch's worker threads spin when another process holds a core: on two shared
+    # cores two threads train several times slower than one, hence --threads.
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads or previous_threads)
+    opts = ZooOptions(
+        models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
+        out_runs=Path(out_runs), leaderboards=Path(leaderboards), steps=steps, scale=scale,
+        minutes=minutes, num_samples=num_samples, device=device, seed=seed, quiet=quiet,
+    )  # fmt: skip
+    try:
+        report = run_zoo(opts, echo=lambda s: click.echo(s, err=True))
+    finally:
+        torch.set_num_threads(previous_threads)
+    if report.board is not None:
+        click.echo(to_terminal(report.board, latest_only=True, run_base=opts.leaderboards))
+        click.echo(
+            f"\nall checkpoints: {opts.leaderboards / report.board.stem}.{{md,csv,html,json}}, "
+            f"curves: {opts.leaderboards / report.board.stem}-curves.png"
+        )
+    click.echo(f"zoo finished in {report.seconds / 60:.1f} min", err=True)
+    if report.failures:
+        failed = "; ".join(f"{k}: {v}" for k, v in report.failures.items())
+        raise GanzooError(f"{len(report.failures)} model(s) failed: {failed}")
+
+
+COMMANDS = [leaderboard_cmd, zoo_cmd]

@@ -1,0 +1,211 @@
+"""Score the checkpoints a leaderboard lacks, and only those.
+
+"Already scored" is decided by the result files: a checkpoint counts as scored
+when ``RUN/eval/`` holds a result for that step whose protocol matches the
+request (dataset, split, extractor, metrics, sample counts, seeds, KID subset).
+Versions and batch size are not compared, so upgrading ganzoo does not
+re-score everything.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import leaderboard
+from .errors import GanzooError
+
+
+@dataclass
+class Request:
+    """The protocol asked for; ``None`` fields take the evaluator's defaults."""
+
+    dataset: str | None = None  # None: each run's own dataset
+    extractor: str | None = None  # None: the default for the run's image shape
+    metrics: str | None = None
+    num_samples: int | None = None
+    num_real: int | None = None
+    seeds: int = 1
+    seed: int = 0
+    split: str = "test"
+    kid_subset_size: int | None = None
+    batch_size: int = 64
+    device: str = "cpu"
+    inception_weights: str | None = None
+    data_root: str | None = None
+    all_checkpoints: bool = False
+
+    def evaluate_kwargs(self) -> dict[str, Any]:
+        return {
+            "metrics": self.metrics,
+            "num_samples": self.num_samples,
+            "num_real": self.num_real,
+            "seeds": self.seeds,
+            "seed": self.seed,
+            "split": self.split,
+            "kid_subset_size": self.kid_subset_size,
+            "batch_size": self.batch_size,
+            "device": self.device,
+            "inception_weights": self.inception_weights,
+            "data_root": self.data_root,
+        }
+
+
+def find_runs(
+    run_dirs: Iterable[str | Path] = (), runs_root: str | Path | None = None
+) -> list[Path]:
+    """RUN_DIR arguments plus every run (a folder with ``run.json``) below ``--runs``."""
+    found: list[Path] = []
+    for run in run_dirs:
+        path = Path(run)
+        if not (path / "run.json").is_file():
+            raise GanzooError(f"{str(path)!r} is not a run directory (no run.json); train it first")
+        found.append(path)
+    if runs_root is not None:
+        root = Path(runs_root)
+        if not root.is_dir():
+            raise GanzooError(f"--runs {str(root)!r} is not a directory")
+        below = sorted(p.parent for p in root.rglob("run.json"))
+        if not below:
+            raise GanzooError(f"no run directories (with run.json) below {str(root)!r}")
+        found.extend(below)
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def run_info(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / "run.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GanzooError(f"{run_dir}/run.json cannot be read ({exc})") from None
+
+
+def target_of(run_dir: Path, request: Request) -> tuple[str, str]:
+    """(dataset, extractor) of the leaderboard a run goes to under ``request``."""
+    from .eval.extractors import default_extractor
+
+    info = run_info(run_dir)
+    dataset = request.dataset or info.get("dataset") or "mnist5k"
+    spec = info.get("spec") or {}
+    shape = (spec.get("channels"), spec.get("height"), spec.get("width"))
+    return dataset, request.extractor or default_extractor(shape)
+
+
+def expected_metrics(extractor: str, request: Request) -> tuple[str, ...]:
+    from .eval.api import parse_metrics
+    from .eval.extractors import METRICS, get_extractor
+
+    chosen = parse_metrics(request.metrics)
+    if chosen is not None:
+        return chosen
+    user = request.inception_weights if extractor == "inception-v3-compat" else None
+    unsupported = get_extractor(extractor).weights(user).unsupported
+    return tuple(m for m in METRICS if m not in unsupported)
+
+
+def is_scored(
+    result: dict[str, Any],
+    step: int,
+    dataset: str,
+    extractor: str,
+    metrics: tuple[str, ...],
+    request: Request,
+) -> bool:
+    p = result.get("protocol") or {}
+    if (p.get("checkpoint") or {}).get("step") != step:
+        return False
+    if (p.get("extractor") or {}).get("name") != extractor or tuple(
+        p.get("metrics") or ()
+    ) != metrics:
+        return False
+    ref = p.get("reference")
+    if ref is not None:
+        if ref.get("dataset") != dataset or ref.get("split") != request.split:
+            return False
+        if request.num_real is not None and ref.get("num_images") != request.num_real:
+            return False
+        if request.num_real is None and ref.get("subset_seed") is not None:
+            return False
+    gen = p.get("generated") or {}
+    if gen.get("seeds") != list(range(request.seed, request.seed + request.seeds)):
+        return False
+    wanted = request.num_samples or (ref.get("num_images") if ref else 1000)
+    if gen.get("num_images") != wanted:
+        return False
+    settings = p.get("settings") or {}
+    return not (
+        request.kid_subset_size is not None
+        and settings.get("kid_subset_size") != request.kid_subset_size
+    )
+
+
+def pending(run_dirs: list[Path], request: Request) -> list[tuple[Path, int]]:
+    """(run, checkpoint step) pairs that have no result under ``request`` yet."""
+    from .train.run import list_checkpoints
+
+    todo = []
+    metrics_memo: dict[str, tuple[str, ...]] = {}
+    for run_dir in run_dirs:
+        dataset, extractor = target_of(run_dir, request)
+        if extractor not in metrics_memo:
+            metrics_memo[extractor] = expected_metrics(extractor, request)
+        steps = [step for step, _ in list_checkpoints(run_dir)]
+        if not steps:
+            print(f"ganzoo: warning: {run_dir} has no checkpoints; skipped", file=sys.stderr)
+            continue
+        results = [
+            r
+            for r in (leaderboard._read_json(p) for p in sorted((run_dir / "eval").glob("*.json")))
+            if r is not None
+        ]
+        for step in steps if request.all_checkpoints else steps[-1:]:
+            if not any(
+                is_scored(r, step, dataset, extractor, metrics_memo[extractor], request)
+                for r in results
+            ):
+                todo.append((run_dir, step))
+    return todo
+
+
+def score_and_rebuild(
+    run_dirs: list[Path],
+    request: Request,
+    out_dir: str | Path,
+    sort: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[leaderboard.Board]:
+    """Evaluate what is missing, then rebuild every leaderboard the runs belong to."""
+    from .eval.api import evaluate
+
+    todo = pending(run_dirs, request)
+    total_checkpoints = len(todo)
+    echo(f"{total_checkpoints} checkpoint(s) to score, the rest already scored under this protocol")
+    for i, (run_dir, step) in enumerate(todo, 1):
+        dataset, extractor = target_of(run_dir, request)
+        echo(f"[{i}/{total_checkpoints}] scoring {run_dir} step {step} ({extractor}) ...")
+        result = evaluate(
+            run_dir,
+            dataset=dataset,
+            extractor=extractor,
+            checkpoint=step,
+            **request.evaluate_kwargs(),
+        )
+        numbers = ", ".join(
+            f"{leaderboard.LABELS[col]} {result.metrics[key]:.4g}"
+            for col, (key, _, _) in leaderboard.METRICS.items()
+            if key in result.metrics
+        )
+        echo(f"        {numbers}")
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for run_dir in run_dirs:
+        groups.setdefault(target_of(run_dir, request), []).append(run_dir)
+    return [
+        leaderboard.update(out_dir, dataset, extractor, runs, sort=sort)
+        for (dataset, extractor), runs in sorted(groups.items())
+    ]

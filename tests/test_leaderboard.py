@@ -1,0 +1,309 @@
+"""Leaderboards: scoring what is missing, one ranked table per protocol, concurrent updates, the zoo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from ganzoo import leaderboard as lb
+from ganzoo.cli import cli
+
+PROTOCOL = {
+    "version": 1,
+    "reference": {"dataset": "mnist5k", "split": "test", "num_images": 500, "subset_seed": None},
+    "generated": {"source": "run", "num_images": 100, "seeds": [0], "sample_chunk": 250},
+    "metrics": ["isc", "fid", "kid", "prc"],
+    "extractor": {
+        "name": "lenet-mnist",
+        "layers": {"fid": "features"},
+        "weights_sha256": "ab" * 32,
+        "weights_source": "shipped",
+        "resize": "none",
+        "revision": 2,
+    },
+    "settings": {"kid_subset_size": 100},
+    "batch_size": 64,
+    "device": "cpu",
+    "checkpoint": {"step": 10, "ema": False},
+    "bits_per_dim_split": None,
+    "versions": {"ganzoo": "0.1.0"},
+}
+
+
+def make_run(root: Path, name: str, model: str, fid: float, isc: float, step: int = 10, **proto):
+    """A run directory with a result file, as training and `ganzoo eval` leave them."""
+    run = root / name
+    (run / "eval").mkdir(parents=True, exist_ok=True)
+    (run / "run.json").write_text(
+        json.dumps(
+            {
+                "model": model,
+                "family": "gan",
+                "plugin": "gan",
+                "dataset": "mnist5k",
+                "parameters": 1234,
+            }
+        )
+    )
+    (run / "progress.json").write_text(
+        json.dumps({"checkpoints": {str(step): {"elapsed_s": 61.5, "device": "cpu"}}})
+    )
+    protocol = json.loads(json.dumps(PROTOCOL))
+    protocol["checkpoint"]["step"] = step
+    for key, value in proto.items():
+        protocol[key] = value
+    result = {
+        "metrics": {"frechet_inception_distance": fid, "inception_score_mean": isc},
+        "metrics_std_over_seeds": {"frechet_inception_distance": 0.0, "inception_score_mean": 0.0},
+        "bits_per_dim": None,
+        "protocol": protocol,
+    }
+    (run / "eval" / f"{name}-{step}.json").write_text(json.dumps(result))
+    return run
+
+
+# --------------------------------------------------------------- units
+
+
+def test_comparable_protocol_ignores_step_versions_device_only():
+    a = json.loads(json.dumps(PROTOCOL))
+    b = json.loads(json.dumps(PROTOCOL))
+    b["checkpoint"]["step"] = 999
+    b["versions"] = {"ganzoo": "9.9"}
+    b["batch_size"], b["device"] = 7, "cuda"
+    b["extractor"]["weights_source"] = "elsewhere"
+    b["generated"]["seeds"] = [5]  # another draw, same number of seeds
+    assert lb.protocol_id(a) == lb.protocol_id(b)
+    for change in (
+        lambda p: p["generated"].update(num_images=200),
+        lambda p: p["generated"].update(seeds=[0, 1]),
+        lambda p: p["reference"].update(split="train"),
+        lambda p: p["extractor"].update(weights_sha256="cd" * 32),
+        lambda p: p["settings"].update(kid_subset_size=50),
+        lambda p: p.update(metrics=["fid"]),
+    ):
+        c = json.loads(json.dumps(PROTOCOL))
+        change(c)
+        assert lb.protocol_id(c) != lb.protocol_id(a)
+
+
+def test_rank_knows_each_metric_direction():
+    frame = pd.DataFrame(
+        [
+            {"model": "a", "run": "a", "step": 1, "fid": 30.0, "is": 2.0},
+            {"model": "b", "run": "b", "step": 1, "fid": 10.0, "is": 1.5},
+            {"model": "c", "run": "c", "step": 1, "fid": None, "is": 3.0},
+        ],
+        columns=lb.COLUMNS,
+    )
+    by_fid = lb.rank(frame, "fid")
+    assert list(by_fid["model"]) == ["b", "a", "c"]  # lower FID first, unmeasured last
+    assert list(by_fid["rank"].astype("object").where(by_fid["rank"].notna(), None)) == [1, 2, None]
+    assert list(lb.rank(frame, "is")["model"]) == ["c", "a", "b"]  # higher IS first
+    with pytest.raises(lb.GanzooError, match="cannot sort by 'speed'"):
+        lb.sort_metric(frame, "speed")
+
+
+def test_protocols_are_never_ranked_together(tmp_path):
+    runs = [
+        make_run(tmp_path, "r1", "gan", fid=20.0, isc=2.0),
+        make_run(tmp_path, "r2", "dcgan", fid=5.0, isc=3.0),
+        # A better number measured with fewer samples must not outrank r2 or share its table.
+        make_run(
+            tmp_path,
+            "r3",
+            "vae",
+            fid=1.0,
+            isc=4.0,
+            generated={"source": "run", "num_images": 50, "seeds": [0], "sample_chunk": 250},
+        ),
+    ]
+    board = lb.update(tmp_path / "lb", "mnist5k", "lenet-mnist", runs)
+    assert len(board.protocols) == 2
+    main, other = board.protocol_ids()
+    assert list(board.table(main)["model"]) == ["dcgan", "gan"]
+    assert list(board.table(other)["model"]) == ["vae"]
+    assert list(board.table(other)["rank"]) == [1]
+    md = (tmp_path / "lb" / "mnist5k-lenet-mnist.md").read_text()
+    assert md.count("## Protocol ") == 2 and "100 generated images" in md and "50 generated" in md
+    csv = pd.read_csv(tmp_path / "lb" / "mnist5k-lenet-mnist.csv")
+    assert sorted(csv["protocol"].unique()) == sorted([main, other])
+    assert list(csv["train_time_s"]) == [61.5] * 3
+    # A run directory that disappears keeps its rows; a deleted result file removes its row.
+    import shutil
+
+    shutil.rmtree(runs[0])
+    (runs[1] / "eval" / "r2-10.json").unlink()
+    board = lb.update(tmp_path / "lb", "mnist5k", "lenet-mnist")
+    assert sorted(r["model"] for r in board.rows) == ["gan", "vae"]
+
+
+@pytest.mark.slow
+def test_concurrent_processes_lose_no_rows(tmp_path):
+    n = 6
+    runs = [make_run(tmp_path, f"run{i}", f"m{i}", fid=float(i + 1), isc=1.0) for i in range(n)]
+    out = tmp_path / "lb"
+    code = textwrap.dedent(
+        """
+        import sys, time
+        from ganzoo import leaderboard
+        start = float(sys.argv[3])
+        while time.time() < start:
+            time.sleep(0.005)
+        leaderboard.update(sys.argv[1], "mnist5k", "lenet-mnist", [sys.argv[2]])
+        """
+    )
+    import time
+
+    start = time.time() + 4.0  # all processes imported and waiting, then released together
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(out), str(run), str(start)])
+        for run in runs
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0] * n
+    board = lb.load(out, "mnist5k", "lenet-mnist")
+    assert sorted(r["model"] for r in board.rows) == sorted(f"m{i}" for i in range(n))
+    assert [r["rank"] for r in board.rows] == list(range(1, n + 1))
+    leftovers = [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_html_escapes_values_from_runs_and_plugins(tmp_path):
+    run = make_run(tmp_path, "evil", "<script>alert(1)</script>", fid=3.0, isc=2.0)
+    info = json.loads((run / "run.json").read_text())
+    info["plugin"] = '<img src=x onerror="alert(2)">'
+    info["family"] = "a&b"
+    (run / "run.json").write_text(json.dumps(info))
+    lb.update(tmp_path / "lb", "mnist5k", "lenet-mnist", [run])
+    page = (tmp_path / "lb" / "mnist5k-lenet-mnist.html").read_text()
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page and "a&amp;b" in page
+    assert page.count("<script>") == 1  # only the page's own sorting script
+
+
+# --------------------------------------------------------------- real runs, CLI
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    runner = CliRunner()
+    common = ["--steps", "4", "--checkpoint-every", "2", "--sample-every", "2", "-q"]
+    common += ["--device", "cpu", "--keep", "0"]
+    specs = {
+        "gan": ["--set", "g_hidden=[32]", "--set", "d_hidden=[32]", "--set", "latent_dim=8"],
+        "vae": ["--set", "base_channels=8", "--set", "latent_dim=4"],
+    }
+    runs = []
+    for model, sets in specs.items():
+        out = root / model
+        result = runner.invoke(cli, ["train", "-m", model, "--out", str(out), *sets, *common])
+        assert result.exit_code == 0, result.output
+        runs.append(out)
+    return runs
+
+
+@pytest.mark.slow
+def test_eval_leaderboard_scores_missing_then_skips(tiny_runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_OFFLINE", "1")
+    runner = CliRunner()
+    out = tmp_path / "boards"
+    args = ["eval", "leaderboard", *map(str, tiny_runs), "--num-samples", "60"]
+    args += ["--all-checkpoints", "--out", str(out)]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "6 checkpoint(s) to score" in first.output
+    board = lb.load(out, "mnist5k", "lenet-mnist")
+    assert len(board.protocols) == 1 and len(board.rows) == 6
+    assert {(r["model"], r["step"]) for r in board.rows} == {
+        (m, s) for m in ("gan", "vae") for s in (0, 2, 4)
+    }
+    fids = [r["fid"] for r in board.rows]
+    assert fids == sorted(fids) and all(f > 0 for f in fids)
+    vae = [r for r in board.rows if r["model"] == "vae"]
+    gan = [r for r in board.rows if r["model"] == "gan"]
+    assert all(r["bpd"] > 0 for r in vae) and all(r["bpd"] is None for r in gan)
+    assert all(r["parameters"] > 0 for r in board.rows)
+    assert all((r["train_time_s"] > 0) == (r["step"] > 0) for r in board.rows)
+    assert all((out / r["sample_grid"]).is_file() for r in board.rows)
+    for suffix in (".csv", ".md", ".html", ".json", "-curves.png"):
+        assert (out / f"mnist5k-lenet-mnist{suffix}").stat().st_size > 0
+    results = sorted(p for run in tiny_runs for p in (run / "eval").glob("*.json"))
+    stamps = [p.stat().st_mtime_ns for p in results]
+
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert "0 checkpoint(s) to score" in again.output
+    assert [p.stat().st_mtime_ns for p in results] == stamps
+
+    # Another protocol: only the latest checkpoints are scored, in their own table.
+    other = runner.invoke(
+        cli, ["eval", "leaderboard", *map(str, tiny_runs), "--num-samples", "40", "--out", str(out)]
+    )
+    assert other.exit_code == 0, other.output
+    assert "2 checkpoint(s) to score" in other.output
+    board = lb.load(out, "mnist5k", "lenet-mnist")
+    assert len(board.protocols) == 2 and len(board.rows) == 8
+    assert other.output.count("protocol ") >= 2
+
+    shown = runner.invoke(
+        cli, ["leaderboard", "--dir", str(out), "--sort", "is", "--latest", "--format", "json"]
+    )
+    data = json.loads(shown.output)
+    assert len(data["rows"]) == 4 and {r["step"] for r in data["rows"]} == {4}
+    table = runner.invoke(cli, ["leaderboard", "--dir", str(out)])
+    assert table.exit_code == 0 and "ranked by FID (lower is better)" in table.output
+    assert "vae" in table.output and "bits/dim" in table.output
+    missing = runner.invoke(cli, ["leaderboard", "--dir", str(out), "--dataset", "cifar10"])
+    assert missing.exit_code == 1 and "available: mnist5k-lenet-mnist" in missing.output
+
+
+def test_eval_leaderboard_needs_runs_and_target_still_works(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", "leaderboard", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "give run directories" in result.output
+    result = runner.invoke(cli, ["eval", "leaderboard", str(tmp_path)])
+    assert result.exit_code == 1 and "not a run directory" in result.output
+    # A run directory literally named "leaderboard" is reached as ./leaderboard.
+    result = runner.invoke(cli, ["eval", "./leaderboard"])
+    assert result.exit_code == 1 and "TARGET is a run directory" in result.output  # routed to score
+
+
+@pytest.mark.slow
+def test_zoo_trains_scores_and_resumes(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    import torch
+
+    threads_before = torch.get_num_threads()
+    runner = CliRunner()
+    args = ["zoo", "--models", "gan,vae", "--steps", "2", "--num-samples", "40", "-q"]
+    args += ["--out-runs", "zruns", "--leaderboards", "zboards"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "[1/2] gan" in first.output and "[2/2] vae" in first.output
+    board = lb.load("zboards", "mnist5k", "lenet-mnist")
+    # step 0 (the untrained model) and the 2 checkpoints of each model, all scored
+    assert sorted((r["model"], r["step"]) for r in board.rows) == [
+        ("gan", 0), ("gan", 1), ("gan", 2), ("vae", 0), ("vae", 1), ("vae", 2),
+    ]  # fmt: skip
+    assert (tmp_path / "zruns" / "gan" / "samples" / "step-00000000.png").is_file()
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert again.output.count("0 checkpoint(s) to score") == 2
+    assert len(lb.load("zboards", "mnist5k", "lenet-mnist").rows) == 6
+    bad = runner.invoke(cli, ["zoo", "--models", "dcgann", "--steps", "1"])
+    assert bad.exit_code == 1 and "Did you mean: dcgan" in bad.output
+    assert not os.path.exists("runs")
+    import torch
+
+    assert torch.get_num_threads() == threads_before  # the zoo's thread limit does not leak
