@@ -163,7 +163,7 @@ def train_one(
 
 def run_zoo(opts: ZooOptions, echo: Callable[[str], None] = print) -> ZooReport:
     from .data.registry import load_dataset
-    from .leaderboard_eval import Request, score_and_rebuild
+    from .leaderboard.refresh import Request, score_and_rebuild
     from .model import model_class
 
     started = time.perf_counter()

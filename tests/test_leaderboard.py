@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from ganzoo import leaderboard as lb
 from ganzoo.cli import cli
+from ganzoo.errors import GanzooError
 
 PROTOCOL = {
     "version": 1,
@@ -108,7 +109,7 @@ def test_rank_knows_each_metric_direction():
     assert list(by_fid["model"]) == ["b", "a", "c"]  # lower FID first, unmeasured last
     assert list(by_fid["rank"].astype("object").where(by_fid["rank"].notna(), None)) == [1, 2, None]
     assert list(lb.rank(frame, "is")["model"]) == ["c", "a", "b"]  # higher IS first
-    with pytest.raises(lb.GanzooError, match="cannot sort by 'speed'"):
+    with pytest.raises(GanzooError, match="cannot sort by 'speed'"):
         lb.sort_metric(frame, "speed")
 
 

@@ -43,8 +43,8 @@ def eval_leaderboard_cmd(run_dirs, runs_root, sort, out, **request) -> None:
     OUT/<dataset>-<extractor>.{json,csv,md,html} and -curves.png.
     """
     from ..errors import GanzooError
-    from ..leaderboard_eval import Request, find_runs, score_and_rebuild
-    from ..leaderboard_text import to_terminal
+    from ..leaderboard.refresh import Request, find_runs, score_and_rebuild
+    from ..leaderboard.text import to_terminal
 
     if not run_dirs and runs_root is None:
         raise GanzooError("give run directories (RUN_DIR ...) or --runs DIR")
@@ -76,8 +76,8 @@ def eval_leaderboard_cmd(run_dirs, runs_root, sort, out, **request) -> None:
 def leaderboard_cmd(dataset, extractor, sort, fmt, latest, directory) -> None:
     """Show a leaderboard written by `ganzoo eval leaderboard` or `ganzoo zoo`."""
     from .. import leaderboard as lb
-    from .. import leaderboard_text as text
     from ..errors import GanzooError
+    from ..leaderboard import text
 
     boards = lb.available(directory)
     names = ", ".join(b.stem for b in boards) or "none"
@@ -113,7 +113,7 @@ def leaderboard_cmd(dataset, extractor, sort, fmt, latest, directory) -> None:
                 ]
             click.echo(json.dumps(data, indent=2, sort_keys=True))
         else:
-            from ..leaderboard_html import render
+            from ..leaderboard.page import render
 
             plot = Path(directory) / f"{board.stem}-curves.png"
             click.echo(render(board, Path(directory), plot if plot.is_file() else None), nl=False)
@@ -145,7 +145,7 @@ def zoo_cmd(models, steps, scale, minutes, out_runs, leaderboards, num_samples, 
     step 0, every one scored with lenet-mnist.  Running it again resumes.
     """
     from ..errors import GanzooError
-    from ..leaderboard_text import to_terminal
+    from ..leaderboard.text import to_terminal
     from ..zoo import ZooOptions, run_zoo
 
     if steps is not None and minutes is not None:

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .leaderboard import LABELS, Board
+from .table import LABELS, Board
 
 
 def write_plot(board: Board, path: Path) -> None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import leaderboard
-from .errors import GanzooError
+from ..errors import GanzooError
+from . import table as leaderboard
 
 
 @dataclass
@@ -88,7 +88,7 @@ def run_info(run_dir: Path) -> dict[str, Any]:
 
 def target_of(run_dir: Path, request: Request) -> tuple[str, str]:
     """(dataset, extractor) of the leaderboard a run goes to under ``request``."""
-    from .eval.extractors import default_extractor
+    from ..eval.extractors import default_extractor
 
     info = run_info(run_dir)
     dataset = request.dataset or info.get("dataset") or "mnist5k"
@@ -98,8 +98,8 @@ def target_of(run_dir: Path, request: Request) -> tuple[str, str]:
 
 
 def expected_metrics(extractor: str, request: Request) -> tuple[str, ...]:
-    from .eval.api import parse_metrics
-    from .eval.extractors import METRICS, get_extractor
+    from ..eval.api import parse_metrics
+    from ..eval.extractors import METRICS, get_extractor
 
     chosen = parse_metrics(request.metrics)
     if chosen is not None:
@@ -147,7 +147,7 @@ def is_scored(
 
 def pending(run_dirs: list[Path], request: Request) -> list[tuple[Path, int]]:
     """(run, checkpoint step) pairs that have no result under ``request`` yet."""
-    from .train.run import list_checkpoints
+    from ..train.run import list_checkpoints
 
     todo = []
     metrics_memo: dict[str, tuple[str, ...]] = {}
@@ -181,7 +181,7 @@ def score_and_rebuild(
     echo: Callable[[str], None] = print,
 ) -> list[leaderboard.Board]:
     """Evaluate what is missing, then rebuild every leaderboard the runs belong to."""
-    from .eval.api import evaluate
+    from ..eval.api import evaluate
 
     todo = pending(run_dirs, request)
     total_checkpoints = len(todo)

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from .leaderboard import LABELS, METRICS, Board, describe_protocol
-from .leaderboard_text import format_count, format_time, format_value, measured
+from .table import LABELS, METRICS, Board, describe_protocol
+from .text import format_count, format_time, format_value, measured
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222}

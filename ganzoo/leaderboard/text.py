@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from .leaderboard import COLUMNS, LABELS, METRICS, Board, describe_protocol
+from .table import COLUMNS, LABELS, METRICS, Board, describe_protocol
 
 
 def to_csv(board: Board, sort: str | None = None, latest_only: bool = False) -> str:

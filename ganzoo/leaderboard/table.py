@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import GanzooError
+from ..errors import GanzooError
 
 FORMAT = 1
 
@@ -129,7 +129,7 @@ def _plugin_versions() -> dict[str, str | None]:
     """Installed version of each plugin entry point (read from metadata: no plugin is imported)."""
     import importlib.metadata
 
-    from .plugins import GROUP
+    from ..plugins import GROUP
 
     return {
         ep.name: ep.dist.version if ep.dist else None
@@ -407,16 +407,17 @@ def _atomic_text(path: Path, text: str) -> None:
 
 def write(board: Board, out_dir: Path) -> list[Path]:
     """``<stem>.json`` (the source of truth), ``.csv``, ``.md``, ``.html`` and ``-curves.png``."""
-    from . import leaderboard_html, leaderboard_plot
-    from .leaderboard_text import to_csv, to_markdown
+    from .page import render
+    from .plot import write_plot
+    from .text import to_csv, to_markdown
 
     plot = out_dir / f"{board.stem}-curves.png"
-    leaderboard_plot.write_plot(board, plot)
+    write_plot(board, plot)
     texts = {
         ".json": json.dumps(board.as_dict(), indent=2, sort_keys=True) + "\n",
         ".csv": to_csv(board),
         ".md": to_markdown(board, plot_name=plot.name),
-        ".html": leaderboard_html.render(board, out_dir, plot),
+        ".html": render(board, out_dir, plot),
     }
     written = []
     for suffix, text in texts.items():
