@@ -25,7 +25,6 @@ ZOO_STEPS = {"gan": 3000, "dcgan": 2000, "wgan-gp": 800, "vae": 1000}
 FALLBACK_SECONDS = 120.0
 #: Evenly spaced checkpoints per run (plus step 0), each scored: the FID/IS curves.
 CHECKPOINTS = 4
-_RESUME_KEYS = ("model", "dataset", "split", "hyperparameters", "seed", "batch_size", "ema")
 
 
 @dataclass
@@ -110,34 +109,11 @@ def train_one(
     """Train (or resume) one model's run to ``steps`` (same run directory: resumed)."""
     import torch
 
-    from . import config as config_mod
-    from . import plugins
     from .model import model_class
     from .train import run as run_mod
     from .train.trainer import Trainer, TrainOptions
 
     cls = model_class(name)
-    hyper = cls.Config()
-    identity = {
-        "model": cls.name,
-        "family": cls.family,
-        "plugin": plugins.registry("register_models")[name].plugin,
-        "dataset": opts.dataset,
-        "split": "train",
-        "spec": data.spec.as_dict(),
-        "hyperparameters": config_mod.to_dict(hyper),
-        "seed": opts.seed,
-        "batch_size": cls.default_batch_size,
-        "ema": cls.ema_by_default,
-    }
-    existing = run_mod.read_run_info(run_dir)
-    if existing is not None:
-        different = [k for k in _RESUME_KEYS if existing.get(k) != identity.get(k)]
-        if different:
-            raise GanzooError(
-                f"{run_dir} holds a different run ({', '.join(different)} differ); "
-                "move it away or choose another --out-runs"
-            )
     every = max(1, steps // CHECKPOINTS)
     options = TrainOptions(
         steps=steps, batch_size=cls.default_batch_size, seed=opts.seed, device=opts.device,
@@ -145,18 +121,9 @@ def train_one(
         quiet=opts.quiet,
     )  # fmt: skip
     torch.manual_seed(opts.seed)
-    model = cls(hyper, data.spec)
-    trainer = Trainer(model, data, options, run_dir=run_dir, run_info=identity)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if existing is None:
-        run_mod.write_run_info(
-            run_dir,
-            run_mod.new_run_info(
-                **identity,
-                parameters=model.num_parameters(),
-                options={**options.__dict__, "device": str(trainer.device)},
-            ),
-        )
+    model = cls(cls.Config(), data.spec)
+    trainer = Trainer(model, data, options, run_dir=run_dir, run_info={"dataset": opts.dataset})
+    run_mod.check_resumable(run_dir, trainer.run_info)
     echo(f"  {model.num_parameters():,} parameters, {steps} steps -> {run_dir}")
     trainer.fit()
 

@@ -6,9 +6,6 @@ from pathlib import Path
 
 import click
 
-# Compared when an existing --out is reused: these must match for a resume to be exact.
-_RESUME_KEYS = ("model", "dataset", "split", "hyperparameters", "seed", "batch_size", "ema")
-
 
 @click.command("train")
 @click.option(
@@ -87,7 +84,6 @@ def train_cmd(model_name, dataset, split, data_root, download, steps, batch_size
     from ..data.registry import load_dataset
     from ..errors import GanzooError
     from ..model import model_class
-    from ..plugins import registry
     from ..train import run as run_mod
     from ..train.trainer import Trainer, TrainOptions
 
@@ -101,34 +97,12 @@ def train_cmd(model_name, dataset, split, data_root, download, steps, batch_size
         keep_last=keep_last, sample_every=sample_every, log_every=log_every, quiet=quiet,
     )  # fmt: skip
     run_dir = Path(out) if out else run_mod.default_run_dir(model_name, dataset, name)
-    plugin = registry("register_models")[model_name].plugin
-    identity = {
-        "model": cls.name,
-        "family": cls.family,
-        "plugin": plugin,
-        "dataset": dataset,
-        "split": split,
-        "spec": data.spec.as_dict(),
-        "hyperparameters": config_mod.to_dict(hyper),
-        "seed": seed,
-        "batch_size": options.batch_size,
-        "ema": cls.ema_by_default if ema is None else ema,
-    }
-    _check_resume(run_dir, identity)
 
     torch.manual_seed(seed)
     model = cls(hyper, data.spec)
-    trainer = Trainer(model, data, options, run_dir=run_dir, run_info=identity)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if run_mod.read_run_info(run_dir) is None:
-        run_mod.write_run_info(
-            run_dir,
-            run_mod.new_run_info(
-                **identity,
-                parameters=model.num_parameters(),
-                options={**options.__dict__, "device": str(trainer.device)},
-            ),
-        )
+    # The dataset as typed (e.g. folder:PATH) is what a later resume must match.
+    trainer = Trainer(model, data, options, run_dir=run_dir, run_info={"dataset": dataset})
+    run_mod.check_resumable(run_dir, trainer.run_info)
     if not quiet:
         click.echo(
             f"training {cls.name} ({model.num_parameters():,} parameters) on {dataset} "
@@ -148,23 +122,6 @@ def train_cmd(model_name, dataset, split, data_root, download, steps, batch_size
     )
 
 
-def _check_resume(run_dir: Path, identity: dict) -> None:
-    from ..errors import GanzooError
-    from ..train import run as run_mod
-
-    existing = run_mod.read_run_info(run_dir)
-    if existing is None:
-        return
-    different = [k for k in _RESUME_KEYS if existing.get(k) != identity.get(k)]
-    if different:
-        details = "; ".join(
-            f"{k}: {existing.get(k)!r} there, {identity.get(k)!r} now" for k in different
-        )
-        raise GanzooError(
-            f"{run_dir} holds a different run ({details}); choose another --out to start a new run"
-        )
-
-
 @click.command("sample")
 @click.argument("run", type=click.Path(exists=True))
 @click.option("--checkpoint", type=int, help="Step of the checkpoint (default: latest).")
@@ -182,10 +139,10 @@ def sample_cmd(run, checkpoint, n, seed, ema, device, out) -> None:
     import numpy as np
     import torch
 
+    from ..atomic import atomic_write
     from ..data.base import to_uint8
     from ..device import resolve_device
     from ..errors import GanzooError
-    from ..train.atomic import atomic_write
     from ..train.logger import save_grid
     from ..train.run import load_run
 

@@ -16,6 +16,7 @@ import socket
 import tempfile
 from pathlib import Path
 
+from ..atomic import atomic_write, atomic_write_text
 from ..errors import GanzooError
 from .extractors import ResolvedWeights, file_sha256
 
@@ -104,6 +105,8 @@ def fallback_source() -> Path | None:
 
 def fallback_weights() -> Path | None:
     """The converted fallback, built once into the cache (atomically) and rebuilt if damaged."""
+    import torch
+
     from ..data.cache import cache_dir
 
     source = fallback_source()
@@ -125,8 +128,9 @@ def fallback_weights() -> Path | None:
         and sidecar.read_text().strip() == file_sha256(target)
     ):
         return target
-    _atomic_torch_save(convert(source), target)
-    _atomic_write_text(sidecar, file_sha256(target))
+    with atomic_write(target) as fh:
+        torch.save(convert(source), fh)
+    atomic_write_text(sidecar, file_sha256(target))
     return target
 
 
@@ -189,29 +193,3 @@ def _unloaded_inception():
         finally:
             if not had_own:
                 del cls.load_state_dict
-
-
-def _atomic_torch_save(obj: object, path: Path) -> None:
-    import torch
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

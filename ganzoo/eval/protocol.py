@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .refcache import atomic_write_text
+from ..atomic import atomic_write_text
 
 VERSION = 1
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
 from pathlib import Path
 
+from ..atomic import atomic_write
 from .table import LABELS, Board
 
 
@@ -39,11 +37,5 @@ def write_plot(board: Board, path: Path) -> None:
                 ax.plot(points["step"], points[metric], marker="o", label=label)
             ax.legend(fontsize=8)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(buffer.getvalue())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    with atomic_write(path) as fh:
+        fig.savefig(fh, format="png")

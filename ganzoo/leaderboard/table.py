@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..atomic import atomic_write, atomic_write_text
 from ..errors import GanzooError
 
 FORMAT = 1
@@ -157,17 +157,8 @@ def _sample_grid(run_dir: Path, step: int) -> Path | None:
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(dst) as fh, open(src, "rb") as source:
+        shutil.copyfileobj(source, fh)
 
 
 def collect_run(
@@ -390,21 +381,6 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ output
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def write(board: Board, out_dir: Path) -> list[Path]:
     """``<stem>.json`` (the source of truth), ``.csv``, ``.md``, ``.html`` and ``-curves.png``."""
     from .page import render
@@ -422,6 +398,6 @@ def write(board: Board, out_dir: Path) -> list[Path]:
     written = []
     for suffix, text in texts.items():
         path = out_dir / f"{board.stem}{suffix}"
-        _atomic_text(path, text)
+        atomic_write_text(path, text)
         written.append(path)
     return [*written, plot]

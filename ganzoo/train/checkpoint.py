@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_write
 from ..errors import GanzooError
-from .atomic import atomic_write
 
 FORMAT = "ganzoo-checkpoint"
 FORMAT_VERSION = 1

@@ -108,8 +108,8 @@ def save_grid(images: torch.Tensor, value_range: tuple[float, float], path: Path
     """A square-ish PNG grid of float images in ``value_range``, written atomically."""
     from torchvision.utils import make_grid
 
+    from ..atomic import atomic_write
     from ..data.base import to_uint8
-    from .atomic import atomic_write
 
     nrow = max(1, int(math.ceil(math.sqrt(images.shape[0]))))
     grid = make_grid(to_uint8(images.cpu(), value_range), nrow=nrow, padding=2, pad_value=255)

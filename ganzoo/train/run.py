@@ -19,12 +19,14 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_write
 from ..errors import GanzooError
-from .atomic import atomic_write
 from .checkpoint import CheckpointError, load_checkpoint
 from .checkpoint import list_checkpoints as _list_in_directory
 
 RUN_FILE = "run.json"
+#: What must match for an existing run directory to be resumed exactly.
+RESUME_KEYS = ("model", "dataset", "split", "hyperparameters", "seed", "batch_size", "ema")
 
 
 def default_run_dir(model: str, dataset: str, name: str | None = None) -> Path:
@@ -55,6 +57,42 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_identity(model: Any, data: Any, seed: int, batch_size: int, ema: bool) -> dict[str, Any]:
+    """What a run *is*: stored in every checkpoint (deterministic, so checkpoints are bitwise
+    reproducible) and compared before a run directory is resumed."""
+    from .. import config as config_mod
+    from .. import plugins
+
+    entry = plugins.registry("register_models").get(model.name)
+    return {
+        "model": model.name,
+        "family": model.family,
+        "plugin": entry.plugin if entry is not None else None,
+        "dataset": data.name,
+        "split": data.split,
+        "spec": data.spec.as_dict(),
+        "hyperparameters": config_mod.to_dict(model.config),
+        "seed": seed,
+        "batch_size": batch_size,
+        "ema": ema,
+    }
+
+
+def check_resumable(run_dir: Path, identity: dict[str, Any]) -> None:
+    """Refuse to continue a run directory that holds a different run."""
+    existing = read_run_info(run_dir)
+    if existing is None:
+        return
+    different = [k for k in RESUME_KEYS if existing.get(k) != identity.get(k)]
+    if different:
+        details = "; ".join(
+            f"{k}: {existing.get(k)!r} there, {identity.get(k)!r} now" for k in different
+        )
+        raise GanzooError(
+            f"{run_dir} holds a different run ({details}); choose another output directory"
+        )
 
 
 def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:

@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_write
 from ..data.base import ImageData
 from ..device import resolve_device
 from ..errors import DivergenceError, GanzooError
 from ..model import Model
-from .atomic import atomic_write
 from .batches import Batches
 from .checkpoint import (
     CheckpointError,
@@ -35,6 +35,7 @@ from .checkpoint import (
 )
 from .ema import EMA
 from .logger import Meter, RunLogger, save_grid
+from .run import check_resumable, new_run_info, read_run_info, run_identity, write_run_info
 
 #: Seed offset of the fixed noise behind every sample grid, so grids are comparable over time.
 GRID_SEED_OFFSET = 7_919
@@ -87,7 +88,6 @@ class Trainer:
         self.model = model
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.run_info = run_info or {}
         self.device = resolve_device(self.options.device)
         self.batch_size = self.options.batch_size or model.default_batch_size
         self.step = 0
@@ -123,6 +123,10 @@ class Trainer:
             else None
         )
         self.batches = Batches(data, self.batch_size, self.options.seed, self.device)
+        identity = run_identity(model, data, self.options.seed, self.batch_size, use_ema)
+        #: Stored in every checkpoint and in run.json; ``run_info`` overrides (e.g. the
+        #: dataset name as the user typed it).
+        self.run_info = {**identity, **(run_info or {})}
 
     def _check_options(self) -> None:
         o = self.options
@@ -150,7 +154,17 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         if self.run_dir is not None:
+            check_resumable(self.run_dir, self.run_info)
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            if read_run_info(self.run_dir) is None:
+                options = {**asdict(self.options), "batch_size": self.batch_size}
+                options["device"] = str(self.device)
+                write_run_info(
+                    self.run_dir,
+                    new_run_info(
+                        **self.run_info, parameters=self.model.num_parameters(), options=options
+                    ),
+                )
         resumed_from = self._resume() if self.run_dir and self.options.resume else None
         if resumed_from is None:
             torch.manual_seed(self.options.seed)

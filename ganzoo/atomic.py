@@ -1,13 +1,24 @@
-"""Write-then-rename, so a crash or SIGKILL never leaves a half-written file behind."""
+"""Write-then-rename, so a crash or SIGKILL never leaves a half-written file behind.
+
+Every file ganzoo writes (checkpoints, run metadata, cached statistics,
+converted weights, leaderboards) goes through here: a temp file in the same
+directory, flushed and fsynced, then ``os.replace``d over the target.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -17,10 +28,12 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, mode) as fh:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide results from other users
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -29,9 +42,9 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     _fsync_dir(path.parent)
 
 
-def atomic_save(path: str | Path, write: Callable[[IO], None], mode: str = "wb") -> None:
-    with atomic_write(path, mode) as fh:
-        write(fh)
+def atomic_write_text(path: str | Path, text: str) -> None:
+    with atomic_write(path, "w") as fh:
+        fh.write(text)
 
 
 def _fsync_dir(directory: Path) -> None:
