@@ -247,3 +247,35 @@ def test_cli_scores_an_npz_and_prints_protocol_json(tmp_path, train_images):
 def test_default_extractor_follows_shape():
     assert api.default_extractor((1, 28, 28)) == "lenet-mnist"
     assert api.default_extractor((3, 32, 32)) == "inception-v3-compat"
+
+
+def test_run_directory_target_records_protocol_and_bits_per_dim(tmp_path):
+    """A trained run is scored from its directory alone; likelihood models add held-out bits/dim."""
+    from ganzoo.train.trainer import Trainer, TrainOptions
+
+    data = ganzoo.load_dataset("mnist5k", "train")
+    torch.manual_seed(0)
+    cls = ganzoo.model_class("vae")
+    model = cls(cls.Config(), data.spec)
+    options = TrainOptions(steps=3, batch_size=32, checkpoint_every=3, sample_every=3, quiet=True)
+    Trainer(model, data, options, run_dir=tmp_path).fit()  # writes run.json itself
+
+    result = ganzoo.evaluate(tmp_path, metrics="fid,kid", num_samples=200)
+    assert result.protocol["checkpoint"] == {"step": 3, "ema": False}
+    assert result.protocol["reference"]["dataset"] == "mnist5k"
+    assert result.protocol["bits_per_dim_split"] == "mnist5k:test"
+    written = json.loads((tmp_path / "eval" / f"{result.protocol_hash}.json").read_text())
+    assert (
+        written["metrics"]["frechet_inception_distance"]
+        == result.metrics["frechet_inception_distance"]
+    )
+
+    test = ganzoo.load_dataset("mnist5k", "test")
+    model.eval()
+    with torch.no_grad():
+        direct = model.bits_per_dim(ganzoo.Batch(test.to_float(test.images))).double().mean()
+    # The VAE's bound samples latents: equal up to Monte-Carlo noise, and exactly repeatable.
+    assert result.bits_per_dim == pytest.approx(float(direct), rel=2e-3)
+    assert 0.5 < result.bits_per_dim < 8.0
+    again = ganzoo.evaluate(tmp_path, metrics="fid", num_samples=200, write=False)
+    assert again.bits_per_dim == result.bits_per_dim

@@ -145,7 +145,7 @@ def evaluate(
         k: statistics.stdev([r[k] for r in per_seed]) if len(per_seed) > 1 else 0.0 for k in keys
     }
     bpd = (
-        _bits_per_dim(source, dataset, split, batch_size, device, data_root)
+        _bits_per_dim(source, dataset, split, batch_size, device, data_root, seed)
         if source.has_model
         else None
     )
@@ -216,7 +216,13 @@ def _is_gray(images: torch.Tensor) -> bool:
 
 
 def _bits_per_dim(
-    source: Any, dataset: str, split: str, batch_size: int, device: torch.device, data_root: Any
+    source: Any,
+    dataset: str,
+    split: str,
+    batch_size: int,
+    device: torch.device,
+    data_root: Any,
+    seed: int,
 ) -> float | None:
     """Mean held-out bits/dim for likelihood models; None for models without a likelihood."""
     from ..data.registry import load_dataset
@@ -224,7 +230,11 @@ def _bits_per_dim(
 
     data = load_dataset(dataset, split, data_root=data_root)
     total, count = 0.0, 0
-    with torch.no_grad():
+    # A VAE's bound samples its latents: a fixed seed makes the number reproducible, and
+    # fork_rng keeps the caller's random state untouched.
+    devices = [device] if device.type == "cuda" else []
+    with torch.no_grad(), torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
         for start in range(0, len(data), batch_size):
             x = data.to_float(data.images[start : start + batch_size]).to(device)
             values = source.model.bits_per_dim(Batch(x))
