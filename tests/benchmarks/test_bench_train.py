@@ -14,7 +14,7 @@ from torch import nn
 import ganzoo
 from ganzoo.train.trainer import Trainer, TrainOptions
 
-STEPS = 100
+STEPS = 300
 BATCH = 64
 
 
@@ -66,9 +66,9 @@ def through_trainer(model, data, steps: int) -> None:
     "loop", [plain_loop, through_trainer], ids=["plain-loop", "ganzoo-trainer"]
 )
 def test_gan_training_speed(benchmark, data, loop):
-    models = iter([fresh_gan(data.spec) for _ in range(10)])
+    models = iter([fresh_gan(data.spec) for _ in range(12)])
     benchmark.pedantic(
-        lambda: loop(next(models), data, STEPS), rounds=3, iterations=1, warmup_rounds=1
+        lambda: loop(next(models), data, STEPS), rounds=5, iterations=1, warmup_rounds=1
     )
     benchmark.extra_info["steps_per_round"] = STEPS
     benchmark.extra_info["threads"] = torch.get_num_threads()
