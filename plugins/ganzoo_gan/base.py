@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo import Model, noise
+from ganzoo import Model, Phase, noise
 
 
 def check_positive(config: object, *names: str) -> None:
@@ -28,6 +28,16 @@ class GANModel(Model):
     default_batch_size = 64
 
     G: torch.nn.Module
+
+    #: Discriminator (critic) updates per generator update.
+    d_repeat: int = 1
+
+    def phases(self) -> list[Phase]:
+        """D on a fresh real batch, then G, which needs only the batch size."""
+        return [
+            Phase("D", optimizer="D", loss=self.d_loss, repeat=self.d_repeat),
+            Phase("G", optimizer="G", loss=self.g_loss, new_batch=False),
+        ]
 
     def latents(self, n: int, device: torch.device) -> torch.Tensor:
         """Training latents, from torch's global RNG (seeded and checkpointed by the trainer)."""

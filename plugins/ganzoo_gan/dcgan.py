@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from ganzoo import Batch, DatasetSpec, Phase
+from ganzoo import Batch, DatasetSpec
 
 from .base import GANModel, check_betas, check_positive
 from .nets import ConvDiscriminator, ConvGenerator, conv_plan, dcgan_init
@@ -61,12 +61,6 @@ class DCGAN(GANModel):
             "G": torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=betas),
             "D": torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=betas),
         }
-
-    def phases(self) -> list[Phase]:
-        return [
-            Phase("D", optimizer="D", loss=self.d_loss),
-            Phase("G", optimizer="G", loss=self.g_loss, new_batch=False),
-        ]
 
     def d_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
         with torch.no_grad():  # no gradient may reach G from D's update

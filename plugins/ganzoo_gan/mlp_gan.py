@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganzoo import Batch, Phase
+from ganzoo import Batch
 
 from .base import GANModel, check_betas, check_positive
 from .nets import OutputRange
@@ -93,12 +93,6 @@ class MLPGAN(GANModel):
             "G": torch.optim.Adam(self.G.parameters(), lr=c.lr, betas=tuple(c.betas)),
             "D": torch.optim.Adam(self.D.parameters(), lr=c.lr, betas=tuple(c.betas)),
         }
-
-    def phases(self) -> list[Phase]:
-        return [
-            Phase("D", optimizer="D", loss=self.d_loss),
-            Phase("G", optimizer="G", loss=self.g_loss, new_batch=False),
-        ]
 
     def d_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
         with torch.no_grad():  # no gradient may reach G from D's update

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganzoo import Batch, DatasetSpec, Phase
+from ganzoo import Batch, DatasetSpec
 
 from .base import GANModel, check_betas, check_positive
 from .nets import ConvDiscriminator, ConvGenerator, conv_plan
@@ -88,11 +88,9 @@ class WGANGP(GANModel):
             "D": torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=betas),
         }
 
-    def phases(self) -> list[Phase]:
-        return [
-            Phase("D", optimizer="D", loss=self.d_loss, repeat=self.config.n_critic),
-            Phase("G", optimizer="G", loss=self.g_loss, new_batch=False),
-        ]
+    @property
+    def d_repeat(self) -> int:  # n_critic
+        return self.config.n_critic
 
     def d_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
         x = batch.x
