@@ -32,6 +32,7 @@ _LAZY = {
     "load_run": "ganzoo.train.run",
     "evaluate": "ganzoo.eval.api",
     "FeatureExtractorInfo": "ganzoo.eval.extractors",
+    "ResolvedWeights": "ganzoo.eval.extractors",
 }
 
 __all__ = [
@@ -58,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data.cache import cache_dir
     from .data.registry import load_dataset
     from .eval.api import evaluate
-    from .eval.extractors import FeatureExtractorInfo
+    from .eval.extractors import FeatureExtractorInfo, ResolvedWeights
     from .model import Batch, Model, Phase, SpecError, model_class, noise
     from .train.run import load_run
     from .train.trainer import Trainer, TrainOptions

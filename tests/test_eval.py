@@ -203,9 +203,9 @@ def test_fewer_samples_than_kid_subset(test_images):
 
 
 def test_missing_inception_weights_lists_every_way(monkeypatch, test_images):
-    from ganzoo.eval import inception
+    from ganzoo.eval import inception_convert
 
-    monkeypatch.setattr(inception, "fallback_source", lambda: None)
+    monkeypatch.setattr(inception_convert, "fallback_source", lambda: None)
     with pytest.raises(
         ganzoo.GanzooError,
         match="no InceptionV3 weights found.*--inception-weights.*offline-inception",

@@ -35,7 +35,9 @@ def eval_cmd() -> None:
 @eval_cmd.command("score")
 @click.argument("target", type=click.Path())
 @click.option("--dataset", help="Reference dataset (default: the run's; mnist5k for samples).")
-@click.option("--split", default="test", show_default=True, help="Reference split.")
+@click.option(
+    "--split", help="Reference split (default: test; all when --dataset names an npz:/folder:)."
+)
 @click.option(
     "--metrics", help="Comma-separated: is,fid,kid,pr (default: all the extractor supports)."
 )

@@ -37,6 +37,15 @@ def _entry(reg: plugins.Registered) -> DatasetEntry:
     )
 
 
+def names_a_path(name: str) -> bool:
+    """Whether ``name`` points at the user's own files (``npz:PATH``, ``folder:PATH``, ...)."""
+    base, sep, _ = name.partition(":")
+    if not sep:
+        return False
+    entry = plugins.registry("register_datasets").get(base)
+    return entry is not None and bool(entry.extra.get("takes_argument", False))
+
+
 def load_dataset(
     name: str,
     split: str = "train",

@@ -9,12 +9,20 @@ from typing import Any
 
 import torch
 
+from ..data.registry import names_a_path
 from ..device import resolve_device
 from ..errors import GanzooError
 from . import fidelity, sources
-from .extractors import METRICS, default_extractor, get_extractor
-from .protocol import VERSION, EvalResult, versions
-from .refcache import Reference
+from .extractors import (
+    METRICS,
+    FeatureExtractorInfo,
+    ResolvedWeights,
+    default_extractor,
+    get_extractor,
+)
+from .plan import Plan
+from .protocol import EvalResult
+from .safeload import private_copy
 
 ALIASES = {"is": "isc", "isc": "isc", "fid": "fid", "kid": "kid", "pr": "prc", "prc": "prc"}
 DEFAULT_DATASET = "mnist5k"
@@ -41,7 +49,7 @@ def evaluate(
     target: Any,
     *,
     dataset: str | None = None,
-    split: str = "test",
+    split: str | None = None,
     metrics: str | Iterable[str] | None = None,
     extractor: str | None = None,
     num_samples: int | None = None,
@@ -61,84 +69,30 @@ def evaluate(
 
     Everything is validated before any feature is computed, and the result is
     written (run targets only, ``RUN/eval/<protocol-hash>.json``) only after
-    every number exists, so a failure leaves nothing behind.
+    every number exists, so a failure leaves nothing behind.  ``split`` defaults
+    to ``test``, or to ``all`` when ``dataset`` names a file (``npz:``/``folder:``).
     """
     requested = parse_metrics(metrics)
-    if seeds < 1:
-        raise GanzooError(f"--seeds must be at least 1, got {seeds}")
-    if batch_size < 1:
-        raise GanzooError(f"--batch-size must be at least 1, got {batch_size}")
-    if num_samples is not None and num_samples < 1:
-        raise GanzooError(f"--num-samples must be at least 1, got {num_samples}")
+    _check_counts(seeds, batch_size, num_samples, num_real)
     device = resolve_device(device)
+    user_weights = inception_weights
+    early = _extractor_and_weights(extractor, None, user_weights, requested) if extractor else None
     source = sources.resolve(target, checkpoint=checkpoint, device=device, use_ema=use_ema)
     if not source.has_model and seeds > 1:
         raise GanzooError("--seeds needs a model to sample from; fixed samples have no seed")
-    dataset = dataset or source.dataset or DEFAULT_DATASET
-
-    shape = source.shape()
-    if source.images is not None and shape[0] == 3 and _is_gray(source.images):
-        shape = (1, *shape[1:])
-    name = extractor or default_extractor(shape)
-    info = get_extractor(name)
-    weights = info.weights(inception_weights if name == "inception-v3-compat" else None)
-    if requested is None:
-        chosen = tuple(m for m in METRICS if m not in weights.unsupported)
-    else:
-        for metric in requested:
-            if metric in weights.unsupported:
-                raise GanzooError(weights.unsupported[metric])
-        chosen = requested
-
-    reference = None
-    if any(m in chosen for m in ("fid", "kid", "prc")):
-        reference = Reference(
-            dataset, split, name, weights.sha256, info.resize, info.revision, num_real, data_root
-        )
-        reference.verify()
-        ref_shape = reference.shape()
-        n_real = reference.num_images()
-        if source.images is not None:
-            source.images = sources.match_reference(source.images, ref_shape, source.description)
-        elif tuple(ref_shape) != tuple(shape):
-            raise GanzooError(
-                f"the model makes {'x'.join(map(str, shape))} images but {dataset!r} has "
-                f"{'x'.join(map(str, ref_shape))}; evaluate against the dataset it was trained on"
-            )
-    else:
-        n_real = None
-
-    if source.images is not None:
-        available = source.images.shape[0]
-        if num_samples is not None and num_samples > available:
-            raise GanzooError(
-                f"--num-samples {num_samples} but {source.description} holds only {available} images"
-            )
-        n_gen = num_samples or available
-    else:
-        n_gen = num_samples or n_real or 1000
-    kid_subset = (
-        fidelity.kid_subset_size(kid_subset_size, n_gen, n_real) if "kid" in chosen else None
+    name, info, resolved, chosen = early or _extractor_and_weights(
+        None, _compared_shape(source), user_weights, requested
     )
-    if "isc" in chosen and n_gen < fidelity.ISC_SPLITS:
-        raise GanzooError(
-            f"Inception Score needs at least {fidelity.ISC_SPLITS} samples, got {n_gen}"
+    split = reference_split(dataset, split)
+    dataset = dataset or source.dataset or DEFAULT_DATASET
+    with private_copy(resolved, name) as weights:
+        plan = Plan(source, dataset, split, name, info, weights, chosen)
+        plan.count(num_samples, num_real, kid_subset_size, data_root)
+        settings = fidelity.Settings(
+            name, info, weights, chosen, batch_size, device, plan.kid_subset
         )
-    if "prc" in chosen and min(n_gen, n_real) <= fidelity.PRC_NEIGHBORHOOD:
-        raise GanzooError(
-            f"precision/recall need more than {fidelity.PRC_NEIGHBORHOOD} images per set"
-        )
-
-    settings = fidelity.Settings(name, info, weights, chosen, batch_size, device, kid_subset)
-    seed_list = [seed + i for i in range(seeds)] if source.has_model else []
-    per_seed = []
-    if source.has_model:
-        for s in seed_list:
-            images = sources.generate(source.model, n_gen, s, source.spec.value_range)
-            per_seed.append(fidelity.calculate(images, reference, settings, kid_subset))
-    else:
-        per_seed.append(fidelity.calculate(source.images[:n_gen], reference, settings, kid_subset))
-
+        seed_list = [seed + i for i in range(seeds)] if source.has_model else []
+        per_seed = _compute(plan, settings, seed_list)
     keys = list(per_seed[0])
     means = {k: statistics.fmean(r[k] for r in per_seed) for k in keys}
     stds = {
@@ -149,56 +103,75 @@ def evaluate(
         if source.has_model
         else None
     )
-
-    protocol = {
-        "version": VERSION,
-        "reference": None
-        if reference is None
-        else {
-            "dataset": dataset,
-            "split": split,
-            "num_images": n_real,
-            "subset_seed": 0 if num_real else None,
-        },
-        "generated": {
-            "source": source.kind,
-            "num_images": n_gen,
-            "seeds": seed_list,
-            "sample_chunk": sources.SAMPLE_CHUNK if source.has_model else None,
-        },
-        "metrics": list(chosen),
-        "extractor": {
-            "name": name,
-            "layers": {m: info.layer(m) for m in chosen},
-            "weights_sha256": weights.sha256,
-            "weights_source": weights.source,
-            "resize": info.resize,
-            "revision": info.revision,
-        },
-        "settings": {
-            "isc_splits": fidelity.ISC_SPLITS if "isc" in chosen else None,
-            "kid_subset_size": kid_subset,
-            "kid_subsets": fidelity.KID_SUBSETS if "kid" in chosen else None,
-            "prc_neighborhood": fidelity.PRC_NEIGHBORHOOD if "prc" in chosen else None,
-            "rng_seed": fidelity.RNG_SEED,
-        },
-        "batch_size": batch_size,
-        "device": device.type,
-        "checkpoint": None if source.step is None else {"step": source.step, "ema": source.ema},
-        "bits_per_dim_split": f"{dataset}:{split}" if bpd is not None else None,
-        "versions": versions(),
-    }
-    result = EvalResult(
-        str(target) if not isinstance(target, torch.Tensor) else "tensor",
-        means,
-        stds,
-        per_seed,
-        bpd,
-        protocol,
-    )
+    protocol = plan.protocol(seed_list, batch_size, device, bpd is not None)
+    label = str(target) if not isinstance(target, torch.Tensor) else "tensor"
+    result = EvalResult(label, means, stds, per_seed, bpd, protocol)
     if write and source.run_dir is not None:
         result.write(source.run_dir)
     return result
+
+
+def reference_split(dataset: str | None, split: str | None) -> str:
+    """The split asked for; else all of a file the user named (``npz:``/``folder:``), else test."""
+    if split is not None:
+        return split
+    if dataset is not None and names_a_path(dataset):
+        return "all"
+    return "test"
+
+
+def _check_counts(
+    seeds: int, batch_size: int, num_samples: int | None, num_real: int | None
+) -> None:
+    for flag, value in (
+        ("--seeds", seeds),
+        ("--batch-size", batch_size),
+        ("--num-samples", num_samples),
+        ("--num-real", num_real),
+    ):
+        if value is not None and value < 1:
+            raise GanzooError(f"{flag} must be at least 1, got {value}")
+
+
+def _compared_shape(source: sources.Source) -> tuple[int, int, int]:
+    """The source's image shape, with RGB samples that are really gray counted as gray."""
+    shape = source.shape()
+    if source.images is not None and shape[0] == 3 and _is_gray(source.images):
+        return (1, *shape[1:])
+    return shape
+
+
+def _extractor_and_weights(
+    extractor: str | None,
+    shape: tuple[int, int, int] | None,
+    user_weights: str | None,
+    requested: tuple[str, ...] | None,
+) -> tuple[str, FeatureExtractorInfo, ResolvedWeights, tuple[str, ...]]:
+    """The extractor, its weights, and the metrics they can serve (checked before any data loads)."""
+    name = extractor or default_extractor(shape)
+    info = get_extractor(name)
+    weights = info.weights(user_weights if name == "inception-v3-compat" else None)
+    if requested is None:
+        return name, info, weights, tuple(m for m in METRICS if m not in weights.unsupported)
+    for metric in requested:
+        if metric in weights.unsupported:
+            raise GanzooError(weights.unsupported[metric])
+    return name, info, weights, requested
+
+
+def _compute(
+    plan: Plan, settings: fidelity.Settings, seed_list: list[int]
+) -> list[dict[str, float]]:
+    """torch-fidelity's numbers, once per sampling seed (once for fixed samples)."""
+    source = plan.source
+    if not source.has_model:
+        images = source.images[: plan.n_gen]
+        return [fidelity.calculate(images, plan.reference, settings, plan.kid_subset)]
+    results = []
+    for s in seed_list:
+        images = sources.generate(source.model, plan.n_gen, s, source.spec.value_range)
+        results.append(fidelity.calculate(images, plan.reference, settings, plan.kid_subset))
+    return results
 
 
 def evaluate_all_checkpoints(run_dir: str | Path, **kwargs: Any) -> list[EvalResult]:

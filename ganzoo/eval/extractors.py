@@ -14,7 +14,7 @@ import hashlib
 import importlib
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,20 @@ METRICS = ("isc", "fid", "kid", "prc")
 
 @dataclass(frozen=True)
 class ResolvedWeights:
-    """The weights file an extractor will load, its sha256, and where it came from."""
+    """The weights file an extractor will load and where it came from.
+
+    The evaluator never passes ``path`` itself to the extractor: it reads the
+    file once, checks it (``ganzoo.eval.safeload``) and passes a private copy;
+    ``sha256`` is then the hash of exactly those bytes.
+    """
 
     path: str | None
     sha256: str | None
     source: str
     #: metric -> why these weights cannot serve it (e.g. no classifier layer for IS).
     unsupported: Mapping[str, str] = field(default_factory=dict)
+    #: The sha256 the file must have, held in the code (a known file), else None.
+    expected_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class FeatureExtractorInfo:
     #: metric (isc, fid, kid, prc) -> feature layer name of the extractor.
     layers: Mapping[str, str]
     resolve_weights: Callable[[str | None], ResolvedWeights] | str
-    #: Expected sha256 when the weights are fixed (shipped with the plugin), else None.
+    #: The sha256 the default weights file must have (shipped with the plugin), else None.
     weights_sha256: str | None = None
     #: How images are brought to the network's input size, as recorded in the protocol.
     resize: str = ""
@@ -61,7 +68,11 @@ class FeatureExtractorInfo:
         return _resolve_ref(self.extractor_class)
 
     def weights(self, user_path: str | None = None) -> ResolvedWeights:
-        return _resolve_ref(self.resolve_weights)(user_path)
+        """The resolver's answer; the plugin's fixed hash applies unless the user chose a file."""
+        resolved = _resolve_ref(self.resolve_weights)(user_path)
+        if user_path is None and resolved.expected_sha256 is None and self.weights_sha256:
+            resolved = replace(resolved, expected_sha256=self.weights_sha256)
+        return resolved
 
     def layer(self, metric: str) -> str:
         if metric not in self.layers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -81,19 +82,22 @@ def calculate(
     )
     for metric in metrics:
         kwargs[f"feature_layer_{metric}"] = settings.info.layer(metric)
-    if binary:
-        if reference is None:
-            raise GanzooError("FID, KID and precision/recall need a reference dataset (--dataset)")
+    if settings.device.type == "cuda" and settings.device.index is not None:
+        torch.cuda.set_device(settings.device)
+    if not binary:
+        return _run(torch_fidelity, kwargs)
+    if reference is None:
+        raise GanzooError("FID, KID and precision/recall need a reference dataset (--dataset)")
+    with reference.staged() as cache_root:
         kwargs.update(
             input2=reference.inputs,
             input2_cache_name=reference.cache_name,
-            cache_root=str(reference.root),
+            cache_root=str(cache_root),
         )
-        reference.verify()
-    if settings.device.type == "cuda" and settings.device.index is not None:
-        torch.cuda.set_device(settings.device)
+        return _run(torch_fidelity, kwargs)
+
+
+def _run(torch_fidelity: Any, kwargs: dict[str, Any]) -> dict[str, float]:
     with contextlib.redirect_stdout(io.StringIO()):
         result = torch_fidelity.calculate_metrics(**kwargs)
-    if binary:
-        reference.commit()
     return {key: float(value) for key, value in result.items()}

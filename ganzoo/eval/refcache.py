@@ -7,8 +7,10 @@ after everything that changes it (dataset, split, number of images, extractor,
 weights sha256, resize; the layer is in torch-fidelity's file name) and keeps a
 manifest of sha256s beside it.  A file that is not in the manifest or does not
 match it is deleted before torch-fidelity looks, so it is recomputed instead of
-trusted.  Two evaluations writing at once at worst both recompute: every file
-and the manifest are replaced atomically.
+trusted; and since torch-fidelity unpickles what it finds, it is pointed at a
+private copy of files proven plain (``staged``), never at the cache itself.
+Two evaluations writing at once at worst both recompute: every file and the
+manifest are replaced atomically.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write, atomic_write_text
 from ..data.cache import cache_dir
 from ..errors import GanzooError
 from .extractors import file_sha256
+from .safeload import is_plain
 
 #: Real images beyond this many are subsampled with a fixed seed (documented in the protocol).
 SUBSET_SEED = 0
@@ -155,6 +160,37 @@ class Reference:
         ):
             return tuple(self.inputs.images.shape[1:])
         return tuple(shape)
+
+    @contextlib.contextmanager
+    def staged(self) -> Iterator[Path]:
+        """A private ``cache_root`` for torch-fidelity holding checked copies of this entry.
+
+        torch-fidelity unpickles cached files with ``weights_only=False``, so it
+        only sees bytes that the manifest vouches for and that load as plain
+        tensors and arrays (checked on the very bytes it gets); a file that
+        fails is deleted and recomputed.  What it computes is moved back after.
+        """
+        private = Path(tempfile.mkdtemp(prefix="ganzoo-refcache-"))
+        try:
+            known = self._read_manifest()["files"]
+            for path in self._files():
+                try:
+                    data = path.read_bytes()
+                except FileNotFoundError:
+                    continue
+                if known.get(path.name) == hashlib.sha256(data).hexdigest() and is_plain(data):
+                    (private / path.name).write_bytes(data)
+                else:
+                    _remove(path)
+            staged = {p.name for p in private.iterdir()}
+            yield private
+            for path in private.glob(f"{glob_escape(self.cache_name)}-*.pt"):
+                if path.name not in staged:
+                    with atomic_write(self.root / path.name) as fh:
+                        fh.write(path.read_bytes())
+            self.commit()
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
 
     def commit(self) -> None:
         """Record the sha256 of every cache file now present (written by us or a peer, both atomic)."""

@@ -1,0 +1,145 @@
+"""What one evaluation compares: the inputs, their counts, and the protocol recorded with them.
+
+``evaluate`` fills a ``Plan`` in two steps (what is compared, then how many
+images of each side) so that every count is checked before any feature is
+computed, and builds the protocol from the same object afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..errors import GanzooError
+from . import fidelity, sources
+from .extractors import FeatureExtractorInfo, ResolvedWeights
+from .protocol import VERSION, versions
+from .refcache import Reference
+
+
+@dataclass
+class Plan:
+    source: sources.Source
+    dataset: str
+    split: str
+    extractor: str
+    info: FeatureExtractorInfo
+    weights: ResolvedWeights
+    metrics: tuple[str, ...]
+    reference: Reference | None = None
+    n_gen: int = 0
+    n_real: int | None = None
+    num_real: int | None = None
+    kid_subset: int | None = None
+
+    def count(
+        self,
+        num_samples: int | None,
+        num_real: int | None,
+        kid_subset_size: int | None,
+        data_root: Any,
+    ) -> None:
+        """Set the reference and both image counts, refusing any the inputs cannot supply."""
+        self.num_real = num_real
+        if any(m in self.metrics for m in ("fid", "kid", "prc")):
+            self._set_reference(num_real, data_root)
+        source = self.source
+        if source.images is not None:
+            available = source.images.shape[0]
+            if num_samples is not None and num_samples > available:
+                raise GanzooError(
+                    f"--num-samples {num_samples} but {source.description} holds only "
+                    f"{available} images"
+                )
+            self.n_gen = num_samples or available
+        else:
+            self.n_gen = num_samples or self.n_real or 1000
+        self._check_metric_sizes(kid_subset_size)
+
+    def _set_reference(self, num_real: int | None, data_root: Any) -> None:
+        w = self.weights
+        self.reference = Reference(
+            self.dataset,
+            self.split,
+            self.extractor,
+            w.sha256,
+            self.info.resize,
+            self.info.revision,
+            num_real,
+            data_root,
+        )
+        self.reference.verify()
+        ref_shape = self.reference.shape()
+        self.n_real = self.reference.num_images()
+        if num_real is not None and self.n_real < num_real:
+            raise GanzooError(
+                f"--num-real {num_real} but {self.dataset}:{self.split} has only {self.n_real} "
+                "images; ask for fewer or use another split (--split all)"
+            )
+        source = self.source
+        if source.images is not None:
+            source.images = sources.match_reference(source.images, ref_shape, source.description)
+        elif tuple(ref_shape) != tuple(source.shape()):
+            raise GanzooError(
+                f"the model makes {'x'.join(map(str, source.shape()))} images but "
+                f"{self.dataset!r} has {'x'.join(map(str, ref_shape))}; evaluate against the "
+                "dataset it was trained on"
+            )
+
+    def _check_metric_sizes(self, kid_subset_size: int | None) -> None:
+        if "kid" in self.metrics:
+            self.kid_subset = fidelity.kid_subset_size(kid_subset_size, self.n_gen, self.n_real)
+        if "isc" in self.metrics and self.n_gen < fidelity.ISC_SPLITS:
+            raise GanzooError(
+                f"Inception Score needs at least {fidelity.ISC_SPLITS} samples, got {self.n_gen}"
+            )
+        if "prc" in self.metrics and min(self.n_gen, self.n_real) <= fidelity.PRC_NEIGHBORHOOD:
+            raise GanzooError(
+                f"precision/recall need more than {fidelity.PRC_NEIGHBORHOOD} images per set"
+            )
+
+    def protocol(
+        self, seed_list: list[int], batch_size: int, device: torch.device, has_bpd: bool
+    ) -> dict[str, Any]:
+        """Everything that changes a number, as plain JSON (see docs/evaluation.md)."""
+        chosen, source = self.metrics, self.source
+        return {
+            "version": VERSION,
+            "reference": None
+            if self.reference is None
+            else {
+                "dataset": self.dataset,
+                "split": self.split,
+                "num_images": self.n_real,
+                "subset_seed": 0 if self.num_real else None,
+            },
+            "generated": {
+                "source": source.kind,
+                "num_images": self.n_gen,
+                "seeds": seed_list,
+                "sample_chunk": sources.SAMPLE_CHUNK if source.has_model else None,
+            },
+            "metrics": list(chosen),
+            "extractor": {
+                "name": self.extractor,
+                "layers": {m: self.info.layer(m) for m in chosen},
+                "weights_sha256": self.weights.sha256,
+                "weights_source": self.weights.source,
+                "resize": self.info.resize,
+                "revision": self.info.revision,
+            },
+            "settings": {
+                "isc_splits": fidelity.ISC_SPLITS if "isc" in chosen else None,
+                "kid_subset_size": self.kid_subset,
+                "kid_subsets": fidelity.KID_SUBSETS if "kid" in chosen else None,
+                "prc_neighborhood": fidelity.PRC_NEIGHBORHOOD if "prc" in chosen else None,
+                "rng_seed": fidelity.RNG_SEED,
+            },
+            "batch_size": batch_size,
+            "device": device.type,
+            "checkpoint": None if source.step is None else {"step": source.step, "ema": source.ema},
+            "bits_per_dim_split": f"{self.dataset}:{self.split}" if has_bpd else None,
+            "versions": versions(),
+        }
