@@ -1,8 +1,16 @@
-"""The one exception type that means "the user can fix this".
+"""The one exception type that means "the user can fix this", and the one way to warn.
 
 The CLI prints a GanzooError as a single line and exits non-zero; anything else
-is a bug and keeps its traceback.
+is a bug and keeps its traceback.  Warnings are one line too, with no source
+location: they are addressed to users, not to the developer of the line.
 """
+
+import sys
+
+
+def warn(message: str) -> None:
+    """One line on stderr: ``ganzoo: warning: message``."""
+    print(f"ganzoo: warning: {' '.join(message.split())}", file=sys.stderr)
 
 
 class GanzooError(Exception):

@@ -11,7 +11,7 @@ import torch
 
 from ..data.registry import names_a_path
 from ..device import resolve_device
-from ..errors import GanzooError
+from ..errors import GanzooError, warn
 from . import fidelity, sources
 from .extractors import (
     METRICS,
@@ -175,13 +175,29 @@ def _compute(
 
 
 def evaluate_all_checkpoints(run_dir: str | Path, **kwargs: Any) -> list[EvalResult]:
-    """One result per checkpoint of a run, oldest first: a metric curve over training."""
+    """One result per checkpoint of a run, oldest first: a metric curve over training.
+
+    A damaged checkpoint is skipped with a warning naming it, so one bad file
+    does not cost the rest of the curve; if none is readable that is an error.
+    """
+    from ..train.checkpoint import CheckpointError
     from ..train.run import list_checkpoints
 
     found = list_checkpoints(run_dir)
     if not found:
         raise GanzooError(f"run directory {str(run_dir)!r} has no checkpoints")
-    return [evaluate(run_dir, checkpoint=step, **kwargs) for step, _ in found]
+    results, damaged = [], []
+    for step, path in found:
+        try:
+            results.append(evaluate(run_dir, checkpoint=step, **kwargs))
+        except CheckpointError as exc:
+            warn(f"skipping {exc}")
+            damaged.append(path.name)
+    if not results:
+        raise GanzooError(f"every checkpoint in {str(run_dir)!r} is damaged: {', '.join(damaged)}")
+    if damaged:
+        warn(f"{len(damaged)} of {len(found)} checkpoints skipped as damaged: {', '.join(damaged)}")
+    return results
 
 
 def _is_gray(images: torch.Tensor) -> bool:

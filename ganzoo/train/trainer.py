@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import sys
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,14 +22,14 @@ import torch
 from ..atomic import atomic_write
 from ..data.base import ImageData
 from ..device import resolve_device
-from ..errors import DivergenceError, GanzooError
+from ..errors import DivergenceError, GanzooError, warn
 from ..model import Model
 from .batches import Batches
 from .checkpoint import (
     CheckpointError,
     checkpoint_path,
+    choose_checkpoint,
     list_checkpoints,
-    load_checkpoint,
     prune_checkpoints,
     save_checkpoint,
 )
@@ -334,20 +334,31 @@ class Trainer:
         return found[-1][1] if found else None
 
     def _resume(self) -> int | None:
-        """Load the newest readable checkpoint; a damaged newest one falls back to the previous."""
-        for step, path in reversed(list_checkpoints(self.run_dir / "checkpoints")):
-            try:
-                state = load_checkpoint(path)
-            except CheckpointError as exc:
-                print(f"ganzoo: warning: skipping {path.name}: {exc}", file=sys.stderr)
-                continue
-            self.load_state_dict(state)
-            progress = _read_json(self.run_dir / "progress.json")
-            self.elapsed_before = (
-                progress.get("checkpoints", {}).get(str(step), {}).get("elapsed_s", 0.0)
-            )
-            return step
-        return None
+        """Continue from the newest readable checkpoint (``choose_checkpoint``'s rule).
+
+        Damaged newer checkpoints are renamed ``*.pt.damaged``, so that neither a
+        later checkpoint of the same step nor pruning can destroy them; when every
+        checkpoint is damaged nothing is changed and the run is refused.
+        """
+        directory = self.run_dir / "checkpoints"
+        try:
+            chosen = choose_checkpoint(directory)
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"{exc}; nothing was changed. To start over, move {str(self.run_dir)!r} aside "
+                "or train into another --out"
+            ) from None
+        if chosen is None:
+            return None
+        for bad in chosen.skipped:
+            aside = bad.with_name(bad.name + ".damaged")
+            os.replace(bad, aside)
+            warn(f"kept the damaged checkpoint as {aside.name}")
+        self.load_state_dict(chosen.state)
+        progress = _read_json(self.run_dir / "progress.json")
+        checkpoints = progress.get("checkpoints", {})
+        self.elapsed_before = checkpoints.get(str(chosen.step), {}).get("elapsed_s", 0.0)
+        return chosen.step
 
 
 def _read_json(path: Path) -> dict[str, Any]:
