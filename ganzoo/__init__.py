@@ -8,7 +8,7 @@ from here.  Names that need torch are loaded on first access, so importing
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError, DivergenceError, GanzooError, PluginError
+from .errors import ConfigError, DivergenceError, GanzooError, PluginError, warn
 from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
@@ -27,6 +27,8 @@ _LAZY = {
     "to_uint8": "ganzoo.data.base",
     "cache_dir": "ganzoo.data.cache",
     "load_dataset": "ganzoo.data.registry",
+    "read_image_folder": "ganzoo.data.files",
+    "read_image_npz": "ganzoo.data.files",
     "Trainer": "ganzoo.train.trainer",
     "TrainOptions": "ganzoo.train.trainer",
     "load_run": "ganzoo.train.run",
@@ -42,6 +44,7 @@ __all__ = [
     "PluginError",
     "__version__",
     "hookimpl",
+    "warn",
     *_LAZY,
 ]
 
@@ -57,6 +60,7 @@ def __getattr__(name: str):
 if TYPE_CHECKING:  # pragma: no cover
     from .data.base import DatasetSpec, ImageData, LoadContext, split_indices, to_uint8
     from .data.cache import cache_dir
+    from .data.files import read_image_folder, read_image_npz
     from .data.registry import load_dataset
     from .eval.api import evaluate
     from .eval.extractors import FeatureExtractorInfo, ResolvedWeights

@@ -6,7 +6,6 @@ import gzip
 import json
 import shutil
 import struct
-import warnings
 
 import numpy as np
 import pytest
@@ -144,20 +143,20 @@ def _png(path, value: int, size=(12, 10), mode="L") -> None:
     Image.new(mode, size, colour).save(path)
 
 
-def test_folder_with_class_subfolders_skips_bad_files_with_one_warning(tmp_path):
+def test_folder_with_class_subfolders_ignores_other_files_with_one_warning(tmp_path, capsys):
     for i in range(6):
         _png(tmp_path / "cats" / f"{i}.png", 10 * i)
         _png(tmp_path / "dogs" / "nested" / f"{i}.png", 200 + i)
     _png(tmp_path / "dogs" / "odd.png", 99, size=(24, 20))  # resized to the common 12x10
-    (tmp_path / "cats" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / ".DS_Store").write_text("hidden: ignored silently")
     name = f"folder:{tmp_path}"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        full = ganzoo.load_dataset(name, "all")
-    messages = [str(w.message) for w in caught]
-    assert len(messages) == 1 and "skipped 2" in messages[0]
-    assert "broken.png" in messages[0] or "notes.txt" in messages[0]
+    full = ganzoo.load_dataset(name, "all")
+    warnings = capsys.readouterr().err.strip().splitlines()
+    assert len(warnings) == 2, warnings
+    assert "ignored 1 file(s) that are not images, e.g. notes.txt" in warnings[0]
+    assert "resized 1 of 13 images to 10x12" in warnings[1]
+    assert all(w.startswith("ganzoo: warning: ") for w in warnings)
     assert len(full) == 13
     assert full.spec == ganzoo.DatasetSpec(1, 10, 12, num_classes=2)
     assert full.labels.tolist() == [0] * 6 + [1] * 7  # sorted: cats/*, dogs/nested/*, dogs/odd
@@ -168,6 +167,36 @@ def test_folder_with_class_subfolders_skips_bad_files_with_one_warning(tmp_path)
     assert (len(train), len(test)) == (11, 2)
     assert sorted(test.labels.tolist()) == [0, 1]
     assert torch.equal(ganzoo.load_dataset(name, "test").images, test.images)
+
+
+def test_folder_and_npz_read_the_same_way_for_training_and_evaluation(tmp_path):
+    """One rule: what `ganzoo train` accepts as data, `ganzoo eval` accepts as samples."""
+    from ganzoo.eval import sources
+
+    folder = tmp_path / "mixed"
+    _png(folder / "a.png", 50)
+    _png(folder / "b.png", 90, size=(24, 20))
+    _png(folder / "c.jpg", 120, mode="RGB")
+    as_data = ganzoo.load_dataset(f"folder:{folder}", "all")
+    assert torch.equal(sources.resolve(folder).images, as_data.images)
+    path = tmp_path / "xy.npz"
+    np.savez(path, x=np.full((5, 6, 6), 7, np.uint8), y=np.arange(5))
+    assert torch.equal(
+        sources.resolve(path).images, ganzoo.load_dataset(f"npz:{path}", "all").images
+    )
+    np.savez(path, a=np.zeros((2, 6, 6), np.uint8), b=np.zeros((2, 6, 6), np.uint8))
+    for load in (lambda: ganzoo.load_dataset(f"npz:{path}", "all"), lambda: sources.resolve(path)):
+        with pytest.raises(ganzoo.GanzooError, match=r"holds arrays \['a', 'b'\]; name the images"):
+            load()
+
+
+def test_a_damaged_image_is_an_error_naming_it(tmp_path):
+    _png(tmp_path / "ok.png", 10)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(
+        ganzoo.GanzooError, match="cannot read image .*broken.png.*remove or replace"
+    ):
+        ganzoo.load_dataset(f"folder:{tmp_path}", "all")
 
 
 def test_folder_flat_and_mixed_colour_gives_rgb_without_labels(tmp_path):
@@ -185,7 +214,7 @@ def test_folder_flat_and_mixed_colour_gives_rgb_without_labels(tmp_path):
 
 
 def test_folder_errors(tmp_path):
-    with pytest.raises(ganzoo.GanzooError, match="no readable images"):
+    with pytest.raises(ganzoo.GanzooError, match="holds no images"):
         ganzoo.load_dataset(f"folder:{tmp_path}", "train")
     with pytest.raises(ganzoo.GanzooError, match="not a folder"):
         ganzoo.load_dataset(f"folder:{tmp_path / 'missing'}", "train")
@@ -221,7 +250,7 @@ def test_npz_alternative_keys_and_unlabelled(tmp_path):
     np.savez(tmp_path / "xy.npz", x=images, y=np.ones(10, dtype=np.int32))
     data = ganzoo.load_dataset(f"npz:{tmp_path / 'xy.npz'}", "all")
     assert data.spec.num_classes == 2 and data.labels.dtype == torch.int64
-    np.savez(tmp_path / "first.npz", pictures=images)
+    np.savez(tmp_path / "first.npz", pictures=images)  # the only array
     data = ganzoo.load_dataset(f"npz:{tmp_path / 'first.npz'}", "train")
     assert data.labels is None and len(data) == 9
     assert float(data[0][0].max()) == 1.0

@@ -183,12 +183,12 @@ def test_sample_folders_with_bad_contents(tmp_path):
     empty.mkdir()
     with pytest.raises(ganzoo.GanzooError, match="no images"):
         ganzoo.evaluate(empty)
-    mixed = tmp_path / "mixed"
-    mixed.mkdir()
-    Image.fromarray(np.zeros((28, 28), np.uint8)).save(mixed / "a.png")
-    Image.fromarray(np.zeros((32, 32), np.uint8)).save(mixed / "b.png")
-    with pytest.raises(ganzoo.GanzooError, match="differ in shape"):
-        ganzoo.evaluate(mixed)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(broken / "a.png")
+    (broken / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(ganzoo.GanzooError, match="cannot read image .*b.png"):
+        ganzoo.evaluate(broken)
     wrong = tmp_path / "wrong"
     wrong.mkdir()
     for i in range(20):

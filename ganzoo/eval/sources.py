@@ -1,8 +1,9 @@
 """What is being evaluated: a trained model (run directory, checkpoint, ``Model``) or fixed samples.
 
-Samples from other tools arrive as a folder of images or an ``.npz``; they are
-checked (one shape, uint8, at least one image) before anything is computed, so
-a bad input fails with one line and writes nothing.
+Samples from other tools arrive as a folder of images or an ``.npz``, read by
+the same rule as ``folder:``/``npz:`` training data (``ganzoo.data.files``) and
+checked before anything is computed, so a bad input fails with one line and
+writes nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.files import read_image_folder, read_image_npz
 from ..errors import GanzooError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 #: Model samples are drawn in chunks of this size from one generator, so they do not depend on --batch-size.
 SAMPLE_CHUNK = 250
 
@@ -72,9 +73,9 @@ def resolve(
     if checkpoint is not None:
         raise GanzooError("--checkpoint applies to run directories only")
     if path.is_file() and path.suffix == ".npz":
-        return Source("npz", str(path), images=load_npz(path))
+        return Source("npz", str(path), images=read_image_npz(path).images)
     if path.is_dir():
-        return Source("folder", str(path), images=load_folder(path))
+        return Source("folder", str(path), images=read_image_folder(path).images)
     raise GanzooError(
         f"cannot evaluate {str(path)!r}: expected a run directory (with run.json), a checkpoint "
         "(.pt), a folder of images or an .npz"
@@ -121,49 +122,6 @@ def check_images(images: Any, where: str) -> torch.Tensor:
     if images.shape[0] == 0:
         raise GanzooError(f"{where}: no images")
     return images.contiguous()
-
-
-def load_npz(path: Path) -> torch.Tensor:
-    try:
-        with np.load(path) as data:
-            keys = list(data.keys())
-            key = "images" if "images" in keys else keys[0] if len(keys) == 1 else None
-            if key is None:
-                raise GanzooError(
-                    f"{path}: holds arrays {keys}; name the images array 'images' (or store only one)"
-                )
-            array = data[key]
-    except GanzooError:
-        raise
-    except Exception as exc:
-        raise GanzooError(f"{path} is not a readable .npz file: {exc}") from None
-    return check_images(torch.from_numpy(array), str(path))
-
-
-def load_folder(folder: Path) -> torch.Tensor:
-    from PIL import Image
-
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise GanzooError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {str(folder)!r}")
-    arrays = []
-    for file in files:
-        try:
-            with Image.open(file) as image:
-                mode = image.mode
-                array = np.asarray(
-                    image.convert("L" if mode in ("L", "1", "I;16", "I", "F") else "RGB")
-                )
-        except Exception as exc:
-            raise GanzooError(f"cannot read image {str(file)!r}: {exc}") from None
-        if arrays and array.shape != arrays[0].shape:
-            raise GanzooError(
-                f"images in {str(folder)!r} differ in shape: {files[0].name} is "
-                f"{arrays[0].shape}, {file.name} is {array.shape}; all samples must have one size"
-            )
-        arrays.append(array)
-    stacked = np.stack(arrays)
-    return check_images(torch.from_numpy(stacked), str(folder))
 
 
 def match_reference(images: torch.Tensor, shape: tuple[int, int, int], where: str) -> torch.Tensor:
