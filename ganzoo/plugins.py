@@ -14,6 +14,9 @@ route in and one set of rules:
   ``GANZOO_STRICT_PLUGINS=1`` turns such a failure into an error.
 * Two plugins registering the same name never override each other silently:
   the name is marked as a conflict and using it is an error naming both.
+  Nothing about a clash depends on which plugin was registered first (entry
+  point order is an accident of the install): every clashing plugin is listed,
+  sorted, and the entry shown is the one of the first plugin in that order.
 """
 
 from __future__ import annotations
@@ -61,7 +64,11 @@ class PluginInfo:
 
 @dataclass
 class Registered:
-    """One registered object and the plugin that registered it."""
+    """One registered object and the plugin that registered it.
+
+    ``conflicts`` is empty, or every plugin that registered the name (sorted) when
+    it clashes: the name is then unusable, whichever plugin ``plugin`` names.
+    """
 
     name: str
     obj: Any
@@ -172,7 +179,7 @@ def registry(hook_name: str) -> dict[str, Registered]:
     load_plugins()
     if hook_name in _registries:
         return _registries[hook_name]
-    entries: dict[str, Registered] = {}
+    candidates: dict[str, list[Registered]] = {}
     for plugin_name, function in _impls(hook_name):
         info = _infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
         # Staged so that a plugin failing half-way registers nothing at all.
@@ -183,12 +190,19 @@ def registry(hook_name: str) -> dict[str, Registered]:
             _fail(info, f"in {hook_name}", exc)
             continue
         for name, obj, extra in staged:
-            if name in entries:
-                entries[name].conflicts.append(plugin_name)
-            else:
-                entries[name] = Registered(name, obj, plugin_name, extra)
+            candidates.setdefault(name, []).append(Registered(name, obj, plugin_name, extra))
+    entries = {name: _settle(found) for name, found in candidates.items()}
     _registries[hook_name] = entries
     return entries
+
+
+def _settle(found: list[Registered]) -> Registered:
+    """One entry per name, the same whichever plugin registered first."""
+    if len(found) == 1:
+        return found[0]
+    entry = min(found, key=lambda reg: reg.plugin)  # min keeps the first of equal names
+    entry.conflicts = sorted({reg.plugin for reg in found})
+    return entry
 
 
 def _stager(staged: list[tuple[str, Any, dict[str, Any]]]) -> Callable[..., None]:
@@ -225,12 +239,18 @@ def lookup(hook_name: str, name: str, kind: str) -> Registered:
         known = ", ".join(sorted(entries)) or "none (are the plugins installed?)"
         raise PluginError(f"unknown {kind} {name!r}.{hint} Known {kind}s: {known}.")
     if entry.conflicts:
-        others = ", ".join(repr(p) for p in entry.conflicts)
         raise PluginError(
-            f"{kind} {name!r} is registered by plugin {entry.plugin!r} and by {others}; "
+            f"{kind} {name!r} is registered by {clash_text(entry.conflicts, repr)}; "
             "uninstall one of them or restrict plugins with GANZOO_LOAD_PLUGINS."
         )
     return entry
+
+
+def clash_text(names: list[str], show: Callable[[str], str] = str) -> str:
+    """One wording of a clash for ``ganzoo models`` and the lookup error; ``names`` come sorted."""
+    if len(names) == 1:
+        return f"plugin {show(names[0])} twice"
+    return f"plugins {', '.join(map(show, names[:-1]))} and {show(names[-1])}"
 
 
 def reset() -> None:

@@ -122,3 +122,14 @@ def test_when_every_checkpoint_is_damaged_resume_refuses_and_deletes_nothing(run
     assert snapshot(run) == before
     sampled = invoke("sample", run, "--out", tmp_path / "g.png")
     assert sampled.exit_code == 1 and "every checkpoint in" in sampled.stderr
+
+
+def test_a_leaderboard_sweep_skips_and_reports_damaged_checkpoints(run, tmp_path):
+    out = tmp_path / "boards"
+    result = invoke("eval", "leaderboard", run, "--all-checkpoints", *EVAL, "--out", out)
+    assert result.exit_code == 0, result.output
+    warnings = warnings_in(result.stderr)
+    assert any("step-00000004.pt' is damaged" in w for w in warnings), result.stderr
+    assert any("1 damaged checkpoint(s) skipped" in w for w in warnings), result.stderr
+    (board,) = out.glob("*.json")
+    assert sorted(row["step"] for row in json.loads(board.read_text())["rows"]) == [0, 2]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -189,6 +191,30 @@ def test_html_escapes_values_from_runs_and_plugins(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page and "a&amp;b" in page
     assert page.count("<script>") == 1  # only the page's own sorting script
+
+
+def test_markdown_and_csv_neutralise_values_from_runs_and_plugins(tmp_path):
+    extractor = {**PROTOCOL["extractor"], "resize": "<b>bold</b>"}  # reaches the protocol line
+    run = make_run(tmp_path, "<img src=x onerror=alert(1)>", "<script>alert(1)</script>",
+                   fid=-1.5, isc=2.0, extractor=extractor)  # fmt: skip
+    info = json.loads((run / "run.json").read_text())
+    info["plugin"] = '=HYPERLINK("http://evil.example","x")'
+    info["family"] = "=1+1 | *b* [l](u) `c` a_b \\"
+    (run / "run.json").write_text(json.dumps(info))
+    lb.update(tmp_path / "lb", "mnist5k", "lenet-mnist", [run])
+    md = (tmp_path / "lb" / "mnist5k-lenet-mnist.md").read_text()
+    assert "<script" not in md and "<img" not in md and "<b>" not in md
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "&lt;b&gt;bold&lt;/b&gt;" in md
+    assert "../&lt;img src=x onerror=alert(1)&gt;" in md
+    assert r"=1+1 \| \*b\* \[l\](u) \`c\` a\_b \\" in md
+    table = [line for line in md.splitlines() if line.startswith("|")]
+    cells = {len(re.findall(r"(?<!\\)\|", line)) for line in table}
+    assert len(table) == 3 and len(cells) == 1  # no value added a column
+    assert "![FID and IS against training steps](mnist5k-lenet-mnist-curves.png)" in md
+    with open(tmp_path / "lb" / "mnist5k-lenet-mnist.csv", newline="") as fh:
+        (row,) = csv.DictReader(fh)
+    assert row["plugin"] == "'" + info["plugin"] and row["family"] == "'" + info["family"]
+    assert row["model"] == "<script>alert(1)</script>" and row["fid"] == "-1.5"
 
 
 # --------------------------------------------------------------- real runs, CLI

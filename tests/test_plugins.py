@@ -248,17 +248,25 @@ def test_name_clash_names_both_plugins(isolated):
     assert ganzoo.model_class("bgan").name == "bgan"
 
 
-def test_models_command_shows_the_conflict(isolated):
+def test_models_command_names_every_clashing_plugin_whatever_the_order(isolated):
     from ganzoo.cli import cli
 
-    plugins.register_plugin(ModelsPlugin(make_model("clashgan")), "alpha")
-    plugins.register_plugin(ModelsPlugin(make_model("clashgan")), "beta")
-    result = CliRunner().invoke(cli, ["models", "--json"])
-    assert result.exit_code == 0, result.output
-    (row,) = json.loads(result.stdout)
-    assert {row["plugin"], *row["conflicts"]} == {"alpha", "beta"}
-    text = CliRunner().invoke(cli, ["models"]).stdout
-    assert "CONFLICT: also registered by" in text
+    seen = []
+    for order in (("alpha", "beta"), ("beta", "alpha")):
+        plugins.reset()
+        for name in order:  # each plugin's class differs, so whose row is shown is visible
+            plugins.register_plugin(ModelsPlugin(make_model("clashgan", f"{name}-family")), name)
+        text, as_json = (CliRunner().invoke(cli, ["models", *args]) for args in ([], ["--json"]))
+        assert text.exit_code == 0 and as_json.exit_code == 0, text.output + as_json.output
+        with pytest.raises(PluginError) as info:
+            ganzoo.model_class("clashgan")
+        seen.append((text.stdout, as_json.stdout, str(info.value)))
+    assert seen[0] == seen[1]
+    text, as_json, error = seen[0]
+    (row,) = json.loads(as_json)
+    assert row["conflicts"] == ["alpha", "beta"] and row["plugin"] == "alpha"
+    assert "[alpha, beta]" in text and "CONFLICT: registered by plugins alpha and beta" in text
+    assert "model 'clashgan' is registered by plugins 'alpha' and 'beta';" in error
 
 
 def test_unregister_removes_the_clash(isolated):

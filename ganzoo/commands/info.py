@@ -67,9 +67,11 @@ def models_cmd(as_json: bool, verbose: bool) -> None:
     width = max((len(r["name"]) for r in rows), default=0)
     for row in rows:
         note = f" (alias of {row['alias_of']})" if row["alias_of"] else ""
+        owner = ", ".join(row["conflicts"]) or row["plugin"]
         if row["conflicts"]:
-            note += f" CONFLICT: also registered by {', '.join(row['conflicts'])}"
-        head = f"{row['name']:<{width}}  {row['family']:<14} [{row['plugin']}]"
+            clash = plugins.clash_text(row["conflicts"])
+            note += f" CONFLICT: registered by {clash} (unusable; see GANZOO_LOAD_PLUGINS)"
+        head = f"{row['name']:<{width}}  {row['family']:<14} [{owner}]"
         click.echo(f"{head}  {row['description']}{note}")
         params = row["hyperparameters"] if verbose else []
         for p in params:

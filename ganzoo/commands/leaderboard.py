@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from ..leaderboard import DamagedBoardError
 
 SORT_CHOICES = click.Choice(
     ["fid", "is", "kid", "precision", "recall", "bpd"], case_sensitive=False
@@ -36,25 +40,43 @@ SORT_CHOICES = click.Choice(
     "--data-root", type=click.Path(file_okay=False), help="Where file-based datasets live."
 )
 @click.option("--out", default="leaderboards", show_default=True, type=click.Path(file_okay=False))
-def eval_leaderboard_cmd(run_dirs, runs_root, sort, out, **request) -> None:
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Recover damaged boards in OUT: move each aside (.damaged) and rebuild it from the runs' "
+    "results; scores nothing.",
+)
+def eval_leaderboard_cmd(run_dirs, runs_root, sort, out, rebuild, **request) -> None:
     """Score every run (checkpoint) lacking a result under this protocol, then rebuild the leaderboard.
 
     Results already in RUN/eval/ under the same protocol are reused.  Writes
-    OUT/<dataset>-<extractor>.{json,csv,md,html} and -curves.png.
+    OUT/<dataset>-<extractor>.{json,csv,md,html} and -curves.png.  A damaged
+    OUT/<dataset>-<extractor>.json stops it before anything is scored or
+    written.  --rebuild moves each damaged board in OUT aside (renamed to
+    .damaged, never deleted) and rebuilds it from the runs' RUN/eval/*.json
+    alone, scoring nothing: rows of runs that no longer exist are lost.
     """
     from ..errors import GanzooError
-    from ..leaderboard.refresh import Request, find_runs, score_and_rebuild
+    from ..leaderboard.refresh import Request, find_runs, rebuild_damaged, score_and_rebuild
     from ..leaderboard.text import to_terminal
 
     if not run_dirs and runs_root is None:
         raise GanzooError("give run directories (RUN_DIR ...) or --runs DIR")
     runs = find_runs(run_dirs, runs_root)
-    boards = score_and_rebuild(
+    action = rebuild_damaged if rebuild else score_and_rebuild
+    boards = action(
         runs, Request(**request), out, sort=sort, echo=lambda s: click.echo(s, err=True)
     )
     for board in boards:
         click.echo(to_terminal(board, run_base=Path(out)))
         click.echo(f"\nwritten: {Path(out) / board.stem}.{{json,csv,md,html}} and -curves.png\n")
+
+
+def _warn_damaged(damaged: list[DamagedBoardError]) -> None:
+    from ..errors import warn
+
+    for exc in damaged:
+        warn(str(exc))
 
 
 @click.command("leaderboard")
@@ -79,7 +101,7 @@ def leaderboard_cmd(dataset, extractor, sort, fmt, latest, directory) -> None:
     from ..errors import GanzooError
     from ..leaderboard import text
 
-    boards = lb.available(directory)
+    boards, damaged = lb.scan(directory)
     names = ", ".join(b.stem for b in boards) or "none"
     chosen = [
         b
@@ -87,6 +109,10 @@ def leaderboard_cmd(dataset, extractor, sort, fmt, latest, directory) -> None:
         if (dataset is None or b.dataset == dataset)
         and (extractor is None or b.extractor == extractor)
     ]
+    if damaged and not chosen:
+        _warn_damaged(damaged[1:])
+        raise damaged[0]
+    _warn_damaged(damaged)
     if not chosen:
         raise GanzooError(
             f"no leaderboard in {directory!r} matches (available: {names}); "

@@ -1,7 +1,8 @@
 """The leaderboard as one self-contained HTML page: sample grids inline, sortable columns.
 
-Every value that comes from a run or a plugin goes through ``html.escape``;
-no value is ever placed inside the script.  Columns sort on a click on their
+Every value that comes from a run or a plugin goes through ``html.escape``
+(a run path in a link is percent-encoded first, so it cannot be a
+``javascript:`` URL); no value is ever placed inside the script.  Columns sort on a click on their
 header; ``page.html#sort=fid`` (or ``#sort=fid,fid`` for descending) opens the
 page sorted by clicking the same headers, which is also how the browser test
 drives it.
@@ -18,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .table import LABELS, METRICS, Board, describe_protocol
-from .text import format_count, format_time, format_value, measured
+from .text import format_count, format_time, format_value, measured, url_path
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222}
@@ -69,6 +70,20 @@ SCRIPT = """
 """
 
 
+#: (data-key, header, text column) of the columns before the metrics.
+HEADS = [
+    ("rank", "#", False),
+    ("samples", "samples", True),
+    ("model", "model", True),
+    ("family", "family", True),
+    ("plugin", "plugin", True),
+    ("parameters", "params", False),
+    ("step", "step", False),
+    ("train_time_s", "train time", False),
+    ("device", "device", True),
+]
+
+
 def _data_uri(path: Path) -> str | None:
     try:
         data = path.read_bytes()
@@ -84,19 +99,7 @@ def _num(value: Any) -> str:
 def _table(board: Board, pid: str, out_dir: Path) -> str:
     frame = board.table(pid)
     metrics = measured(frame)
-    heads = [
-        ("rank", "#", False),
-        ("samples", "samples", True),
-        ("model", "model", True),
-        ("family", "family", True),
-        ("plugin", "plugin", True),
-        ("parameters", "params", False),
-        ("step", "step", False),
-        ("train_time_s", "train time", False),
-        ("device", "device", True),
-        *[(m, LABELS[m], False) for m in metrics],
-        ("run", "run", True),
-    ]
+    heads = [*HEADS, *[(m, LABELS[m], False) for m in metrics], ("run", "run", True)]
     out = ['<table class="board"><thead><tr>']
     for key, label, text in heads:
         cls = ' class="text"' if text else ""
@@ -127,7 +130,7 @@ def _table(board: Board, pid: str, out_dir: Path) -> str:
         for m in metrics:
             cells.append(f'<td data-value="{_num(row[m])}">{escape(format_value(row, m))}</td>')
         run = str(row["run"])
-        cells.append(f'<td class="text"><a href="{escape(run)}">{escape(run)}</a></td>')
+        cells.append(f'<td class="text"><a href="{escape(url_path(run))}">{escape(run)}</a></td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     metric = frame.attrs["sort"]

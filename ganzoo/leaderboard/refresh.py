@@ -10,14 +10,15 @@ re-score everything.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import GanzooError
-from . import table as leaderboard
+from ..errors import GanzooError, warn
+from . import store
+from .collect import read_json, result_target
+from .table import LABELS, METRICS, Board, stem
 
 
 @dataclass
@@ -31,13 +32,19 @@ class Request:
     num_real: int | None = None
     seeds: int = 1
     seed: int = 0
-    split: str = "test"
+    split: str | None = None  # None: test, or all of a file named by ``dataset``
     kid_subset_size: int | None = None
     batch_size: int = 64
     device: str = "cpu"
     inception_weights: str | None = None
     data_root: str | None = None
     all_checkpoints: bool = False
+
+    @property
+    def reference_split(self) -> str:
+        from ..eval.api import reference_split
+
+        return reference_split(self.dataset, self.split)
 
     def evaluate_kwargs(self) -> dict[str, Any]:
         return {
@@ -46,7 +53,7 @@ class Request:
             "num_real": self.num_real,
             "seeds": self.seeds,
             "seed": self.seed,
-            "split": self.split,
+            "split": self.reference_split,
             "kid_subset_size": self.kid_subset_size,
             "batch_size": self.batch_size,
             "device": self.device,
@@ -126,7 +133,7 @@ def is_scored(
         return False
     ref = p.get("reference")
     if ref is not None:
-        if ref.get("dataset") != dataset or ref.get("split") != request.split:
+        if ref.get("dataset") != dataset or ref.get("split") != request.reference_split:
             return False
         if request.num_real is not None and ref.get("num_images") != request.num_real:
             return False
@@ -157,11 +164,11 @@ def pending(run_dirs: list[Path], request: Request) -> list[tuple[Path, int]]:
             metrics_memo[extractor] = expected_metrics(extractor, request)
         steps = [step for step, _ in list_checkpoints(run_dir)]
         if not steps:
-            print(f"ganzoo: warning: {run_dir} has no checkpoints; skipped", file=sys.stderr)
+            warn(f"{run_dir} has no checkpoints; skipped")
             continue
         results = [
             r
-            for r in (leaderboard._read_json(p) for p in sorted((run_dir / "eval").glob("*.json")))
+            for r in (read_json(p) for p in sorted((run_dir / "eval").glob("*.json")))
             if r is not None
         ]
         for step in steps if request.all_checkpoints else steps[-1:]:
@@ -173,39 +180,104 @@ def pending(run_dirs: list[Path], request: Request) -> list[tuple[Path, int]]:
     return todo
 
 
+def _groups(run_dirs: list[Path], request: Request) -> dict[tuple[str, str], list[Path]]:
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for run_dir in run_dirs:
+        groups.setdefault(target_of(run_dir, request), []).append(run_dir)
+    return dict(sorted(groups.items()))
+
+
 def score_and_rebuild(
     run_dirs: list[Path],
     request: Request,
     out_dir: str | Path,
     sort: str | None = None,
     echo: Callable[[str], None] = print,
-) -> list[leaderboard.Board]:
-    """Evaluate what is missing, then rebuild every leaderboard the runs belong to."""
-    from ..eval.api import evaluate
+) -> list[Board]:
+    """Evaluate what is missing, then rebuild every leaderboard the runs belong to.
 
+    A damaged checkpoint is skipped and reported; the rest are scored and ranked.
+    """
+    groups = _groups(run_dirs, request)
+    for dataset, extractor in groups:  # a damaged board stops us before any scoring
+        store.load(out_dir, dataset, extractor)
     todo = pending(run_dirs, request)
-    total_checkpoints = len(todo)
-    echo(f"{total_checkpoints} checkpoint(s) to score, the rest already scored under this protocol")
+    echo(f"{len(todo)} checkpoint(s) to score, the rest already scored under this protocol")
+    damaged = []
     for i, (run_dir, step) in enumerate(todo, 1):
-        dataset, extractor = target_of(run_dir, request)
-        echo(f"[{i}/{total_checkpoints}] scoring {run_dir} step {step} ({extractor}) ...")
+        echo(f"[{i}/{len(todo)}] scoring {run_dir} step {step} ...")
+        if not _score(run_dir, step, request, echo):
+            damaged.append(f"{run_dir} step {step}")
+    if damaged:
+        warn(f"{len(damaged)} damaged checkpoint(s) skipped: {'; '.join(damaged)}")
+    return [
+        store.update(out_dir, dataset, extractor, runs, sort=sort)
+        for (dataset, extractor), runs in groups.items()
+    ]
+
+
+def _score(run_dir: Path, step: int, request: Request, echo: Callable[[str], None]) -> bool:
+    """Score one checkpoint (its result lands in RUN/eval/); False when it is damaged."""
+    from ..eval.api import evaluate
+    from ..train.checkpoint import CheckpointError
+
+    dataset, extractor = target_of(run_dir, request)
+    try:
         result = evaluate(
-            run_dir,
-            dataset=dataset,
-            extractor=extractor,
-            checkpoint=step,
+            run_dir, dataset=dataset, extractor=extractor, checkpoint=step,
             **request.evaluate_kwargs(),
-        )
-        numbers = ", ".join(
-            f"{leaderboard.LABELS[col]} {result.metrics[key]:.4g}"
-            for col, (key, _, _) in leaderboard.METRICS.items()
-            if key in result.metrics
-        )
-        echo(f"        {numbers}")
+        )  # fmt: skip
+    except CheckpointError as exc:
+        warn(f"skipping {exc}")
+        return False
+    numbers = ", ".join(
+        f"{LABELS[col]} {result.metrics[key]:.4g}"
+        for col, (key, _, _) in METRICS.items()
+        if key in result.metrics
+    )
+    echo(f"        {extractor}: {numbers}")
+    return True
+
+
+def _run_targets(run_dir: Path) -> set[tuple[str, str]]:
+    run_dataset = run_info(run_dir).get("dataset") or ""
+    results = (read_json(p) for p in sorted((run_dir / "eval").glob("*.json")))
+    return {t for r in results if r is not None and (t := result_target(r, run_dataset))}
+
+
+def result_groups(run_dirs: list[Path], request: Request) -> dict[tuple[str, str], list[Path]]:
+    """Runs by the boards their results belong to, under any protocol: a rebuild scores nothing."""
     groups: dict[tuple[str, str], list[Path]] = {}
     for run_dir in run_dirs:
-        groups.setdefault(target_of(run_dir, request), []).append(run_dir)
-    return [
-        leaderboard.update(out_dir, dataset, extractor, runs, sort=sort)
-        for (dataset, extractor), runs in sorted(groups.items())
-    ]
+        for dataset, extractor in _run_targets(run_dir):
+            if request.dataset in (None, dataset) and request.extractor in (None, extractor):
+                groups.setdefault((dataset, extractor), []).append(run_dir)
+    return dict(sorted(groups.items()))
+
+
+def rebuild_damaged(
+    run_dirs: list[Path],
+    request: Request,
+    out_dir: str | Path,
+    sort: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[Board]:
+    """Move each damaged board in ``out_dir`` aside, rebuild it from the runs' results, score nothing.
+
+    Only the runs' own result files are trusted, so rows of runs that no longer
+    exist are lost (the damaged file keeps them); intact boards are left alone.
+    """
+    _, damaged = store.scan(out_dir)
+    if not damaged:
+        echo(f"no damaged leaderboard in {out_dir}; nothing rebuilt")
+        return []
+    groups = result_groups(run_dirs, request)
+    by_stem = {stem(*key): key for key in groups}
+    boards = []
+    for exc in damaged:
+        key = by_stem.get(exc.path.stem)
+        if key is None:
+            warn(f"{exc.path} stays damaged: no result of these runs belongs to it")
+            continue
+        boards.append(store.update(out_dir, *key, groups[key], sort, rebuild=True, echo=echo))
+    return boards

@@ -1,32 +1,21 @@
-"""Leaderboards: rows rebuilt from the runs' own result files, one ranked table per protocol.
-
-A leaderboard is never edited row by row.  Every update takes an exclusive
-lock, re-reads each contributing run's ``RUN/eval/*.json`` and rewrites every
-file, so several ``ganzoo eval`` processes finishing at once cannot lose each
-other's rows.  A run directory that has disappeared keeps the rows it had (so a
-committed leaderboard survives without its runs).
+"""What a leaderboard is: its rows, its protocols, and how one protocol's table is ranked.
 
 Numbers are ranked together only when their *comparable protocol* is equal: the
 recorded protocol minus what does not change a number's meaning (checkpoint
 step, software versions, batch size, device, where the weights came from).
+``collect`` turns the runs' result files into rows and ``store`` reads and
+writes the board files.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
-import os
-import shutil
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..atomic import atomic_write, atomic_write_text
 from ..errors import GanzooError
 
 FORMAT = 1
@@ -112,105 +101,6 @@ def describe_protocol(protocol: dict[str, Any]) -> str:
         f"{str(ext.get('weights_sha256'))[:12]}, resize {ext.get('resize') or '-'}); "
         f"metrics {metrics}{extra}"
     )
-
-
-# ------------------------------------------------------------------ collecting rows
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _plugin_versions() -> dict[str, str | None]:
-    """Installed version of each plugin entry point (read from metadata: no plugin is imported)."""
-    import importlib.metadata
-
-    from ..plugins import GROUP
-
-    return {
-        ep.name: ep.dist.version if ep.dist else None
-        for ep in importlib.metadata.entry_points(group=GROUP)
-    }
-
-
-def result_matches(result: dict[str, Any], run_dataset: str, dataset: str, extractor: str) -> bool:
-    protocol = result.get("protocol") or {}
-    ref = protocol.get("reference")
-    result_dataset = ref["dataset"] if ref else run_dataset
-    return (
-        result_dataset == dataset
-        and (protocol.get("extractor") or {}).get("name") == extractor
-        and protocol.get("checkpoint") is not None
-    )
-
-
-def _sample_grid(run_dir: Path, step: int) -> Path | None:
-    exact = run_dir / "samples" / f"step-{step:08d}.png"
-    if exact.is_file():
-        return exact
-    grids = sorted((run_dir / "samples").glob("step-*.png"))
-    return grids[-1] if grids else None
-
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    with atomic_write(dst) as fh, open(src, "rb") as source:
-        shutil.copyfileobj(source, fh)
-
-
-def collect_run(
-    run_dir: Path, out_dir: Path, dataset: str, extractor: str, versions: dict[str, str | None]
-) -> list[dict[str, Any]]:
-    """Rows of one run: one per (checkpoint, protocol) result for this dataset and extractor."""
-    info = _read_json(run_dir / "run.json") or {}
-    progress = (_read_json(run_dir / "progress.json") or {}).get("checkpoints", {})
-    rel_run = os.path.relpath(run_dir.resolve(), out_dir.resolve())
-    key = hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
-    rows = []
-    for path in sorted((run_dir / "eval").glob("*.json")):
-        result = _read_json(path)
-        if result is None or not result_matches(
-            result, info.get("dataset", ""), dataset, extractor
-        ):
-            continue
-        protocol = result["protocol"]
-        step = int(protocol["checkpoint"]["step"])
-        means = result.get("metrics") or {}
-        stds = result.get("metrics_std_over_seeds") or {}
-        at_step = progress.get(str(step)) or {}
-        row: dict[str, Any] = {
-            "protocol": protocol_id(protocol),
-            "model": info.get("model"),
-            "family": info.get("family"),
-            "plugin": info.get("plugin"),
-            "plugin_version": versions.get(info.get("plugin") or ""),
-            "parameters": info.get("parameters"),
-            "step": step,
-            "ema": protocol["checkpoint"].get("ema"),
-            "train_time_s": at_step.get("elapsed_s", 0.0 if step == 0 else None),
-            "device": at_step.get("device"),
-            "seeds": max(len((protocol.get("generated") or {}).get("seeds") or []), 1),
-            "run": rel_run,
-            "result": os.path.relpath(path.resolve(), out_dir.resolve()),
-            "_protocol": comparable_protocol(protocol),
-        }
-        for column, (result_key, _, _) in METRICS.items():
-            if column == "bpd":
-                row["bpd"] = result.get("bits_per_dim")
-                continue
-            row[column] = means.get(result_key)
-            row[f"{column}_std"] = stds.get(result_key) if result_key in means else None
-        grid = _sample_grid(run_dir, step)
-        if grid is not None:
-            name = f"{run_dir.resolve().name}-{key}-{grid.stem}.png"
-            target = out_dir / f"{stem(dataset, extractor)}-samples" / name
-            _copy_atomic(grid, target)
-            row["sample_grid"] = os.path.relpath(target, out_dir)
-        rows.append(row)
-    return rows
 
 
 # ------------------------------------------------------------------ the board
@@ -301,103 +191,6 @@ def rank(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _lock_path(out_dir: Path, name: str) -> Path:
-    return out_dir / f".{name}.lock"
-
-
-@contextlib.contextmanager
-def locked(out_dir: Path, name: str) -> Iterator[None]:
-    """Exclusive lock for one leaderboard; held while reading sources and writing files."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(_lock_path(out_dir, name), "a") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def load(out_dir: str | Path, dataset: str, extractor: str) -> Board | None:
-    data = _read_json(Path(out_dir) / f"{stem(dataset, extractor)}.json")
-    return Board.from_dict(data) if data else None
-
-
-def available(out_dir: str | Path) -> list[Board]:
-    """Every leaderboard in ``out_dir``, by file name."""
-    boards = []
-    for path in sorted(Path(out_dir).glob("*.json")):
-        data = _read_json(path)
-        if data and data.get("format") == FORMAT and "rows" in data:
-            boards.append(Board.from_dict(data))
-    return boards
-
-
-def update(
-    out_dir: str | Path,
-    dataset: str,
-    extractor: str,
-    runs: Iterable[str | Path] = (),
-    sort: str | None = None,
-) -> Board:
-    """Add ``runs`` to a leaderboard and rebuild all of it from the runs' result files."""
-    out_dir = Path(out_dir)
-    name = stem(dataset, extractor)
-    versions = _plugin_versions()
-    with locked(out_dir, name):
-        previous = load(out_dir, dataset, extractor)
-        sources: dict[Path, list[dict[str, Any]]] = {}
-        for row in previous.rows if previous else []:
-            sources.setdefault((out_dir / row["run"]).resolve(), []).append(row)
-        for run in runs:
-            sources.setdefault(Path(run).resolve(), [])
-        rows: list[dict[str, Any]] = []
-        protocols = dict(previous.protocols) if previous else {}
-        for run_dir, old_rows in sorted(sources.items()):
-            if (run_dir / "run.json").is_file():
-                fresh = collect_run(run_dir, out_dir, dataset, extractor, versions)
-                for row in fresh:
-                    protocols[row["protocol"]] = row.pop("_protocol")
-                rows.extend(fresh)
-            else:  # the run is gone: its last known rows stay on the board
-                rows.extend(old_rows)
-        used = {row["protocol"] for row in rows}
-        protocols = {pid: p for pid, p in protocols.items() if pid in used}
-        board = Board(
-            dataset, extractor, rows, protocols, sort or (previous.sort if previous else None)
-        )
-        ordered = []
-        for pid in board.protocol_ids():
-            ordered.extend(records(board.table(pid)))
-        board.rows = ordered
-        write(board, out_dir)
-    return board
-
-
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     records = json.loads(frame.to_json(orient="records"))
     return [{k: v for k, v in r.items() if not (k == "sample_grid" and v is None)} for r in records]
-
-
-# ------------------------------------------------------------------ output
-
-
-def write(board: Board, out_dir: Path) -> list[Path]:
-    """``<stem>.json`` (the source of truth), ``.csv``, ``.md``, ``.html`` and ``-curves.png``."""
-    from .page import render
-    from .plot import write_plot
-    from .text import to_csv, to_markdown
-
-    plot = out_dir / f"{board.stem}-curves.png"
-    write_plot(board, plot)
-    texts = {
-        ".json": json.dumps(board.as_dict(), indent=2, sort_keys=True) + "\n",
-        ".csv": to_csv(board),
-        ".md": to_markdown(board, plot_name=plot.name),
-        ".html": render(board, out_dir, plot),
-    }
-    written = []
-    for suffix, text in texts.items():
-        path = out_dir / f"{board.stem}{suffix}"
-        atomic_write_text(path, text)
-        written.append(path)
-    return [*written, plot]

@@ -1,20 +1,56 @@
-"""The leaderboard as text: CSV, Markdown and a readable terminal table, metrics with their spread."""
+"""The leaderboard as text: CSV, Markdown and a readable terminal table, metrics with their spread.
+
+Run names, model, plugin and dataset names come from whoever made the run or
+the plugin, and the files are committed and rendered elsewhere: in Markdown
+every such value goes through ``md_text`` (and ``url_path`` inside a link), so
+it shows as written instead of becoming HTML, a link or a broken table; in CSV
+a text cell a spreadsheet would run as a formula gets a leading ``'``.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
 from .table import COLUMNS, LABELS, METRICS, Board, describe_protocol
 
+#: HTML's three markup characters as entities, Markdown's table, code, emphasis
+#: and link characters backslash-escaped, line breaks (which end a table row) as spaces.
+_MARKDOWN = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "}
+    | {c: "\\" + c for c in "\\|`*_[]"}
+)
+#: OWASP's list of first characters that make a spreadsheet evaluate a cell.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def md_text(value: Any) -> str:
+    return str(value).translate(_MARKDOWN)
+
+
+def url_path(path: str) -> str:
+    """Percent-encoded, so no character of the path can close the link or name a scheme."""
+    return quote(path, safe="/")
+
+
+def csv_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
 
 def to_csv(board: Board, sort: str | None = None, latest_only: bool = False) -> str:
     frames = [board.table(pid, sort, latest_only) for pid in board.protocol_ids()]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    return frame[COLUMNS].to_csv(index=False)
+    frame = frame[COLUMNS].copy()
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):  # a number is never a formula
+            frame[column] = frame[column].map(csv_cell)
+    return frame.to_csv(index=False)
 
 
 def format_value(row: pd.Series | dict[str, Any], column: str) -> str:
@@ -77,15 +113,15 @@ def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataF
 def to_markdown(
     board: Board, sort: str | None = None, latest_only: bool = False, plot_name: str | None = None
 ) -> str:
-    lines = [f"# Leaderboard: {board.dataset}, extractor {board.extractor}", ""]
+    lines = [f"# Leaderboard: {md_text(board.dataset)}, extractor {md_text(board.extractor)}", ""]
     if not board.rows:
         lines.append("No results yet.")
     for pid in board.protocol_ids():
         frame = board.table(pid, sort, latest_only)
         lines += [
-            f"## Protocol {pid}",
+            f"## Protocol {md_text(pid)}",
             "",
-            describe_protocol(board.protocols[pid]),
+            md_text(describe_protocol(board.protocols[pid])),
             "",
             f"Ranked by {LABELS[frame.attrs['sort']]} "
             f"({'lower' if METRICS[frame.attrs['sort']][1] else 'higher'} is better).",
@@ -95,11 +131,11 @@ def to_markdown(
         lines.append("| " + " | ".join(shown.columns) + " |")
         lines.append("|" + "|".join(" --- " for _ in shown.columns) + "|")
         for _, row in shown.iterrows():
-            cells = [str(v).replace("|", "\\|") for v in row]
+            cells = [md_text(v) for v in row]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     if plot_name:
-        lines += [f"![FID and IS against training steps]({plot_name})", ""]
+        lines += [f"![FID and IS against training steps]({url_path(plot_name)})", ""]
     return "\n".join(lines)
 
 

@@ -1,0 +1,118 @@
+"""Leaderboard rows from a run's own files: ``run.json``, ``progress.json`` and ``eval/*.json``.
+
+A row is never typed in: it is always re-derived from the result file it
+cites, so deleting a result file removes its row at the next update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write
+from .table import METRICS, comparable_protocol, protocol_id, stem
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A run's file, or None: an unreadable result loses its own row, it never stops a rebuild."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def plugin_versions() -> dict[str, str | None]:
+    """Installed version of each plugin entry point (read from metadata: no plugin is imported)."""
+    import importlib.metadata
+
+    from ..plugins import GROUP
+
+    return {
+        ep.name: ep.dist.version if ep.dist else None
+        for ep in importlib.metadata.entry_points(group=GROUP)
+    }
+
+
+def result_target(result: dict[str, Any], run_dataset: str) -> tuple[str, str] | None:
+    """(dataset, extractor) of a result's board; one rule for collecting rows and for --rebuild."""
+    protocol = result.get("protocol") or {}
+    if protocol.get("checkpoint") is None:
+        return None
+    ref = protocol.get("reference")
+    return (ref.get("dataset") if ref else run_dataset), (protocol.get("extractor") or {}).get(
+        "name"
+    )
+
+
+def result_matches(result: dict[str, Any], run_dataset: str, dataset: str, extractor: str) -> bool:
+    return result_target(result, run_dataset) == (dataset, extractor)
+
+
+def _sample_grid(run_dir: Path, step: int) -> Path | None:
+    exact = run_dir / "samples" / f"step-{step:08d}.png"
+    if exact.is_file():
+        return exact
+    grids = sorted((run_dir / "samples").glob("step-*.png"))
+    return grids[-1] if grids else None
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    with atomic_write(dst) as fh, open(src, "rb") as source:
+        shutil.copyfileobj(source, fh)
+
+
+def collect_run(
+    run_dir: Path, out_dir: Path, dataset: str, extractor: str, versions: dict[str, str | None]
+) -> list[dict[str, Any]]:
+    """Rows of one run: one per (checkpoint, protocol) result for this dataset and extractor."""
+    info = read_json(run_dir / "run.json") or {}
+    progress = (read_json(run_dir / "progress.json") or {}).get("checkpoints", {})
+    rel_run = os.path.relpath(run_dir.resolve(), out_dir.resolve())
+    key = hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
+    rows = []
+    for path in sorted((run_dir / "eval").glob("*.json")):
+        result = read_json(path)
+        if result is None or not result_matches(
+            result, info.get("dataset", ""), dataset, extractor
+        ):
+            continue
+        protocol = result["protocol"]
+        step = int(protocol["checkpoint"]["step"])
+        means = result.get("metrics") or {}
+        stds = result.get("metrics_std_over_seeds") or {}
+        at_step = progress.get(str(step)) or {}
+        row: dict[str, Any] = {
+            "protocol": protocol_id(protocol),
+            "model": info.get("model"),
+            "family": info.get("family"),
+            "plugin": info.get("plugin"),
+            "plugin_version": versions.get(info.get("plugin") or ""),
+            "parameters": info.get("parameters"),
+            "step": step,
+            "ema": protocol["checkpoint"].get("ema"),
+            "train_time_s": at_step.get("elapsed_s", 0.0 if step == 0 else None),
+            "device": at_step.get("device"),
+            "seeds": max(len((protocol.get("generated") or {}).get("seeds") or []), 1),
+            "run": rel_run,
+            "result": os.path.relpath(path.resolve(), out_dir.resolve()),
+            "_protocol": comparable_protocol(protocol),
+        }
+        for column, (result_key, _, _) in METRICS.items():
+            if column == "bpd":
+                row["bpd"] = result.get("bits_per_dim")
+                continue
+            row[column] = means.get(result_key)
+            row[f"{column}_std"] = stds.get(result_key) if result_key in means else None
+        grid = _sample_grid(run_dir, step)
+        if grid is not None:
+            name = f"{run_dir.resolve().name}-{key}-{grid.stem}.png"
+            target = out_dir / f"{stem(dataset, extractor)}-samples" / name
+            _copy_atomic(grid, target)
+            row["sample_grid"] = os.path.relpath(target, out_dir)
+        rows.append(row)
+    return rows
