@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from .errors import GanzooError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -21,12 +23,31 @@ def _umask() -> int:
     return mask
 
 
+def make_dirs(path: str | Path) -> Path:
+    """``mkdir -p``, with a folder that cannot be made reported as one line."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GanzooError(
+            f"cannot create folder {str(path)!r}: {exc.strerror or exc}; choose another location"
+        ) from None
+    return path
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
-    """Yield a temp file beside ``path``; on success fsync it and rename it over ``path``."""
+    """Yield a temp file beside ``path``; on success fsync it and rename it over ``path``.
+
+    A location that cannot be written (permissions, a full disk) is a one-line
+    GanzooError, and the temp file is removed whatever happens.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    make_dirs(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as fh:
@@ -35,11 +56,19 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide results from other users
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (None, tmp):
+            raise _unwritable(path, exc) from None  # not about some other file the caller read
         raise
     _fsync_dir(path.parent)
+
+
+def _unwritable(path: Path, exc: OSError) -> GanzooError:
+    return GanzooError(
+        f"cannot write {str(path)!r}: {exc.strerror or exc}; choose another location"
+    )
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -6,22 +6,52 @@ Each subcommand lives in ``ganzoo/commands/``.  Nothing here imports torch, so
 
 from __future__ import annotations
 
+import signal
+import sys
+import warnings
+from typing import Any
+
 import click
 
 from . import __version__, plugins
 from .commands import info, leaderboard, train
 from .commands.eval import eval_cmd
-from .errors import GanzooError, PluginError
+from .errors import GanzooError, Interrupted, PluginError, Terminated, warn
 
 
 class GanzooGroup(click.Group):
-    """Turns user errors (``GanzooError``) into one line on stderr and exit code 1."""
+    """Every user error ends as one line on stderr (``Error: ...``) and a non-zero exit.
+
+    ``GanzooError`` exits 1, a usage error 2 (click's three-line usage block is
+    reduced to its message), Ctrl-C 130 and SIGTERM 143.  Python warnings are
+    printed as one ``ganzoo: warning:`` line, without the source line.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _as_click(Interrupted("interrupted")) from None
+        except Terminated:
+            raise _as_click(Interrupted("terminated (SIGTERM)", signal.SIGTERM)) from None
         except GanzooError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise _as_click(exc) from None
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            try:
+                code = super().main(*args, standalone_mode=False, **kwargs)
+            except click.UsageError as exc:
+                hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+                _exit_with(f"{exc.format_message()}{hint}", exc.exit_code)
+            except click.ClickException as exc:
+                _exit_with(exc.format_message(), exc.exit_code)
+            except click.Abort:
+                _exit_with("interrupted", 130)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         # click would silently replace an existing command; a plugin must not shadow another.
@@ -68,5 +98,25 @@ def _add_plugin_commands() -> None:
 _add_plugin_commands()
 
 
+def _as_click(exc: GanzooError) -> click.ClickException:
+    error = click.ClickException(" ".join(str(exc).split()))
+    error.exit_code = getattr(exc, "exit_code", 1)
+    return error
+
+
+def _exit_with(message: str, code: int) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    warn(str(message))
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="ganzoo")

@@ -27,3 +27,15 @@ class PluginError(GanzooError):
 
 class DivergenceError(GanzooError):
     """Training produced a non-finite loss."""
+
+
+class Interrupted(GanzooError):
+    """Ctrl-C or SIGTERM: exit status 128 + the signal's number (130, 143), as shells expect."""
+
+    def __init__(self, message: str, signum: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class Terminated(BaseException):
+    """Raised by the CLI's SIGTERM handler so that cleanup runs exactly as for Ctrl-C."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -82,7 +83,7 @@ def train_cmd(model_name, dataset, split, data_root, download, steps, batch_size
 
     from .. import config as config_mod
     from ..data.registry import load_dataset
-    from ..errors import GanzooError
+    from ..errors import Interrupted, Terminated
     from ..model import model_class
     from ..train import run as run_mod
     from ..train.trainer import Trainer, TrainOptions
@@ -112,9 +113,15 @@ def train_cmd(model_name, dataset, split, data_root, download, steps, batch_size
         )
     try:
         result = trainer.fit()
-    except KeyboardInterrupt:
-        raise GanzooError(
-            f"interrupted; run the same command again to resume from the last checkpoint in {run_dir}"
+    except (KeyboardInterrupt, Terminated) as exc:
+        why, signum = (
+            ("terminated", signal.SIGTERM)
+            if isinstance(exc, Terminated)
+            else ("interrupted", signal.SIGINT)
+        )
+        raise Interrupted(
+            f"{why}; run the same command again to resume from the last checkpoint in {run_dir}",
+            signum,
         ) from None
     click.echo(
         f"done: step {result.step}, {result.elapsed_s:.1f}s of training, "

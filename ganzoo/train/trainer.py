@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, make_dirs
 from ..data.base import ImageData
 from ..device import resolve_device
 from ..errors import DivergenceError, GanzooError, warn
@@ -155,7 +155,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         if self.run_dir is not None:
             check_resumable(self.run_dir, self.run_info)
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.run_dir)
             if read_run_info(self.run_dir) is None:
                 options = {**asdict(self.options), "batch_size": self.batch_size}
                 options["device"] = str(self.device)
