@@ -29,8 +29,10 @@ def make_dirs(path: str | Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{str(blocker)!r} is a file" if blocker else exc.strerror or str(exc)
         raise GanzooError(
-            f"cannot create folder {str(path)!r}: {exc.strerror or exc}; choose another location"
+            f"cannot create folder {str(path)!r}: {why}; choose another location"
         ) from None
     return path
 

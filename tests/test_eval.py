@@ -279,3 +279,24 @@ def test_run_directory_target_records_protocol_and_bits_per_dim(tmp_path):
     assert 0.5 < result.bits_per_dim < 8.0
     again = ganzoo.evaluate(tmp_path, metrics="fid", num_samples=200, write=False)
     assert again.bits_per_dim == result.bits_per_dim
+
+
+def test_a_reference_file_is_compared_whole_unless_a_split_is_asked(tmp_path, train_images):
+    """`ganzoo eval a.npz --dataset npz:b.npz` scores against all of b.npz, and says how many."""
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    np.savez(a, images=train_images[:100].numpy())
+    np.savez(b, images=train_images[100:200].numpy())
+    args = ["eval", str(a), "--dataset", f"npz:{b}", "--metrics", "fid"]
+    whole = CliRunner().invoke(cli, [*args, "--json"])
+    assert whole.exit_code == 0, whole.output
+    data = json.loads(whole.stdout)
+    assert data["compared"] == {"generated": 100, "real": 100}
+    assert data["protocol"]["reference"]["split"] == "all"
+    text = CliRunner().invoke(cli, args)
+    assert f"100 generated vs npz:{b}:all (100 real)" in text.stdout
+    tenth = CliRunner().invoke(cli, [*args, "--split", "test", "--json"])
+    assert json.loads(tenth.stdout)["compared"] == {"generated": 100, "real": 10}

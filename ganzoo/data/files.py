@@ -72,13 +72,13 @@ def _hidden(path: Path, root: Path) -> bool:
 def _decode_folder(root: Path, files: list[Path]) -> FileImages:
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     others = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
-    if others:
-        warn(f"{root}: ignored {len(others)} file(s) that are not images, e.g. {others[0].name}")
     if not images:
         raise GanzooError(
             f"{str(root)!r} holds no images ({', '.join(IMAGE_SUFFIXES)}); give a folder of images"
         )
-    arrays = [_decode(path) for path in images]
+    arrays = [_decode(path) for path in images]  # a damaged image stops us before any warning
+    if others:
+        warn(f"{root}: ignored {len(others)} file(s) that are not images, e.g. {others[0].name}")
     size = Counter(a.shape[:2] for a in arrays).most_common(1)[0][0]
     resized = sum(a.shape[:2] != size for a in arrays)
     if resized:
@@ -135,8 +135,11 @@ def read_image_npz(path: str | Path) -> FileImages:
             images = archive[image_key]
             label_key = next((k for k in LABEL_KEYS if k in keys and k != image_key), None)
             labels = archive[label_key] if label_key else None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise GanzooError(f"{str(path)!r} is not a readable .npz file ({exc})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        raise GanzooError(
+            f"{str(path)!r} is not a readable .npz file (damaged, or not written by numpy.savez); "
+            "save the images with numpy.savez(path, images=uint8_array)"
+        ) from None
     if images.dtype != np.uint8:
         raise GanzooError(
             f"{str(path)!r}: images ({image_key!r}) must be uint8 0-255, got {images.dtype}; "

@@ -65,9 +65,19 @@ class EvalResult:
     def protocol_hash(self) -> str:
         return protocol_hash(self.protocol)
 
+    @property
+    def compared(self) -> dict[str, int | None]:
+        """How many generated and real images the numbers compare (real: None without a reference)."""
+        reference = self.protocol.get("reference") or {}
+        return {
+            "generated": self.protocol["generated"]["num_images"],
+            "real": reference.get("num_images"),
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
+            "compared": self.compared,
             "metrics": self.metrics,
             "metrics_std_over_seeds": self.metrics_std,
             "per_seed": self.per_seed,
