@@ -5,6 +5,7 @@ is a bug and keeps its traceback.  Warnings are one line too, with no source
 location: they are addressed to users, not to the developer of the line.
 """
 
+import signal
 import sys
 
 
@@ -39,3 +40,10 @@ class Interrupted(GanzooError):
 
 class Terminated(BaseException):
     """Raised by the CLI's SIGTERM handler so that cleanup runs exactly as for Ctrl-C."""
+
+
+def interruption(exc: BaseException, advice: str) -> Interrupted:
+    """Ctrl-C (``KeyboardInterrupt``) or SIGTERM (``Terminated``) as one line saying how to go on."""
+    if isinstance(exc, Terminated):
+        return Interrupted(f"terminated; {advice}", signal.SIGTERM)
+    return Interrupted(f"interrupted; {advice}", signal.SIGINT)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import leaderboard
-from .errors import GanzooError
+from .errors import GanzooError, Terminated, interruption
 
 #: Default training steps per model on mnist5k: about 100 s each on one free CPU core.
 ZOO_STEPS = {"gan": 3000, "dcgan": 2000, "wgan-gp": 800, "vae": 1000}
@@ -138,6 +138,9 @@ def run_zoo(opts: ZooOptions, echo: Callable[[str], None] = print) -> ZooReport:
     if not names:
         raise GanzooError("no models are registered; is GANZOO_LOAD_PLUGINS set?")
     data = load_dataset(opts.dataset, "train")
+    leaderboard.load(
+        opts.leaderboards, opts.dataset, opts.extractor
+    )  # damaged: stop before training
     request = Request(
         dataset=opts.dataset,
         extractor=opts.extractor,
@@ -155,9 +158,9 @@ def run_zoo(opts: ZooOptions, echo: Callable[[str], None] = print) -> ZooReport:
             steps = steps_for(name, cls, data, opts, len(names), echo)
             train_one(name, run_dir, steps, data, opts, echo)
             score_and_rebuild([run_dir], request, opts.leaderboards, echo=lambda s: echo("  " + s))
-        except KeyboardInterrupt:
-            raise GanzooError(
-                "interrupted; run the same command again to resume where it stopped"
+        except (KeyboardInterrupt, Terminated) as exc:
+            raise interruption(
+                exc, "run the same command again to resume where it stopped"
             ) from None
         except Exception as exc:  # one broken model must not sink the others
             message = " ".join(f"{type(exc).__name__}: {exc}".split())

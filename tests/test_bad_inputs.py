@@ -168,6 +168,21 @@ CASES = [
     ("zoo-unknown-model", ["zoo", "--models", "dcgn"], "Did you mean: dcgan"),
     ("zoo-steps-and-minutes", ["zoo", "--steps", "5", "--minutes", "1"], "either --steps"),
     ("zoo-zero-scale", ["zoo", "--scale", "0"], "--scale"),
+    (
+        "zoo-damaged-board",
+        [
+            "zoo",
+            "--models",
+            "gan",
+            "--steps",
+            "1",
+            "--leaderboards",
+            "damaged_lb",
+            "--out-runs",
+            "zoo_runs",
+        ],
+        "--rebuild",
+    ),  # fmt: skip
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import click
@@ -83,7 +82,7 @@ def train_cmd(model_name, dataset, split, data_root, download, steps, batch_size
 
     from .. import config as config_mod
     from ..data.registry import load_dataset
-    from ..errors import Interrupted, Terminated
+    from ..errors import Terminated, interruption
     from ..model import model_class
     from ..train import run as run_mod
     from ..train.trainer import Trainer, TrainOptions
@@ -114,15 +113,8 @@ def train_cmd(model_name, dataset, split, data_root, download, steps, batch_size
     try:
         result = trainer.fit()
     except (KeyboardInterrupt, Terminated) as exc:
-        why, signum = (
-            ("terminated", signal.SIGTERM)
-            if isinstance(exc, Terminated)
-            else ("interrupted", signal.SIGINT)
-        )
-        raise Interrupted(
-            f"{why}; run the same command again to resume from the last checkpoint in {run_dir}",
-            signum,
-        ) from None
+        advice = f"run the same command again to resume from the last checkpoint in {run_dir}"
+        raise interruption(exc, advice) from None
     click.echo(
         f"done: step {result.step}, {result.elapsed_s:.1f}s of training, "
         f"checkpoint {result.checkpoint}, samples in {run_dir / 'samples'}"
