@@ -20,21 +20,27 @@ _LAZY = {
     "SpecError": "ganzoo.model",
     "noise": "ganzoo.model",
     "model_class": "ganzoo.model",
+    "build_model": "ganzoo.model",
+    "draw_samples": "ganzoo.model",
     "DatasetSpec": "ganzoo.data.base",
     "ImageData": "ganzoo.data.base",
     "LoadContext": "ganzoo.data.base",
     "split_indices": "ganzoo.data.base",
     "to_uint8": "ganzoo.data.base",
     "cache_dir": "ganzoo.data.cache",
+    "atomic_write": "ganzoo.atomic",
     "load_dataset": "ganzoo.data.registry",
     "read_image_folder": "ganzoo.data.files",
     "read_image_npz": "ganzoo.data.files",
     "Trainer": "ganzoo.train.trainer",
-    "TrainOptions": "ganzoo.train.trainer",
-    "load_run": "ganzoo.train.run",
+    "TrainOptions": "ganzoo.train.options",
+    "load_run": "ganzoo.train.restore",
     "evaluate": "ganzoo.eval.api",
+    "EvalRequest": "ganzoo.eval.request",
     "FeatureExtractorInfo": "ganzoo.eval.extractors",
     "ResolvedWeights": "ganzoo.eval.extractors",
+    "register_plugin": "ganzoo.plugins",
+    "unregister_plugin": "ganzoo.plugins",
 }
 
 __all__ = [
@@ -58,12 +64,25 @@ def __getattr__(name: str):
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .atomic import atomic_write
     from .data.base import DatasetSpec, ImageData, LoadContext, split_indices, to_uint8
     from .data.cache import cache_dir
     from .data.files import read_image_folder, read_image_npz
     from .data.registry import load_dataset
     from .eval.api import evaluate
     from .eval.extractors import FeatureExtractorInfo, ResolvedWeights
-    from .model import Batch, Model, Phase, SpecError, model_class, noise
-    from .train.run import load_run
-    from .train.trainer import Trainer, TrainOptions
+    from .eval.request import EvalRequest
+    from .model import (
+        Batch,
+        Model,
+        Phase,
+        SpecError,
+        build_model,
+        draw_samples,
+        model_class,
+        noise,
+    )
+    from .plugins import register_plugin, unregister_plugin
+    from .train.options import TrainOptions
+    from .train.restore import load_run
+    from .train.trainer import Trainer

@@ -27,6 +27,17 @@ else:  # pragma: no cover
 T = TypeVar("T")
 
 
+def option(default: Any, help: str, **cli: Any) -> Any:
+    """A dataclass field that is also a command-line option: one definition for both.
+
+    ``cli`` tunes the option ``ganzoo.commands.options.options_from`` derives:
+    ``flag`` (the option's name, default ``--field-name``), ``aliases``,
+    ``short``, ``min`` (a lower bound), ``choices``; ``cli=False`` keeps the
+    field out of the command line.
+    """
+    return dataclasses.field(default=default, metadata={"help": help, **cli})
+
+
 def describe(cls: type) -> list[dict[str, Any]]:
     """Each field's name, type (as text) and default: what ``ganzoo models`` prints."""
     hints = typing.get_type_hints(cls)
@@ -151,19 +162,27 @@ def coerce(value: Any, tp: Any) -> Any:
                 return choice
         raise ValueError(f"must be one of {', '.join(map(str, choices))}")
     if origin in (tuple, list):
-        args = get_args(tp)
-        items = value
-        if isinstance(value, str):
-            items = [v.strip() for v in value.strip("()[] ").split(",") if v.strip()]
-        if not isinstance(items, (list, tuple)):
-            raise TypeError(f"expected a sequence, got {type(value).__name__}")
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(items) != len(args):
-                raise ValueError(f"expected {len(args)} comma-separated values")
-            return tuple(coerce(v, a) for v, a in zip(items, args, strict=True))
-        inner = args[0] if args else str
-        converted = [coerce(v, inner) for v in items]
-        return tuple(converted) if origin is tuple else converted
+        return _coerce_sequence(value, origin, get_args(tp))
+    return _coerce_scalar(value, tp)
+
+
+def _coerce_sequence(value: Any, origin: type, args: tuple) -> Any:
+    """``"0.5,0.9"``, ``[0.5, 0.9]`` or ``(0.5, 0.9)`` into a tuple or list of the item types."""
+    items = value
+    if isinstance(value, str):
+        items = [v.strip() for v in value.strip("()[] ").split(",") if v.strip()]
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(f"expected a sequence, got {type(value).__name__}")
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        if len(items) != len(args):
+            raise ValueError(f"expected {len(args)} comma-separated values")
+        return tuple(coerce(v, a) for v, a in zip(items, args, strict=True))
+    inner = args[0] if args else str
+    converted = [coerce(v, inner) for v in items]
+    return tuple(converted) if origin is tuple else converted
+
+
+def _coerce_scalar(value: Any, tp: Any) -> Any:
     if tp is bool:
         if isinstance(value, bool):
             return value

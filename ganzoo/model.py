@@ -4,8 +4,8 @@ A model describes one training iteration as an ordered list of ``Phase``s.
 Each phase names the optimizer it steps, how often it repeats, and a loss
 function of a batch.  The model never calls ``backward()``/``step()`` and
 never moves itself between devices: the ``Trainer`` owns those, so AMP,
-gradient clipping, distributed synchronisation, EMA and checkpoints live in
-one place for every family.
+gradient clipping, EMA and checkpoints (and, later, distributed
+synchronisation) live in one place for every family.
 
 Randomness inside losses (noise vectors, dropout) must come from torch's
 global generators (``torch.randn(..., device=x.device)``): the trainer seeds
@@ -14,7 +14,9 @@ and checkpoints them, which is what makes resume bitwise exact.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -80,6 +82,9 @@ class Model(nn.Module):
     ema_by_default: ClassVar[bool] = False
     #: Batch size the trainer uses unless ``--batch-size`` is given.
     default_batch_size: ClassVar[int] = 64
+    #: Training steps ``ganzoo zoo`` gives the model (times ``--scale``) on mnist5k: a fixed
+    #: count, so the zoo's board is the same on every machine.  None: what fits in 2 minutes.
+    zoo_steps: ClassVar[int | None] = None
 
     def __init__(self, config: Any, spec: DatasetSpec) -> None:
         super().__init__()
@@ -116,7 +121,11 @@ class Model(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` images, float ``n x C x H x W`` in ``spec.value_range``, on the model's device."""
+        """``n`` images, float ``n x C x H x W`` in ``spec.value_range``, on the model's device.
+
+        Callers sample through ``draw_samples``, which puts the model in eval mode
+        (and restores its mode): an implementation need not switch modes itself.
+        """
         raise NotImplementedError
 
     def bits_per_dim(self, batch: Batch) -> torch.Tensor | None:
@@ -140,6 +149,28 @@ def noise(
     return torch.randn(n, dim, device=device, generator=generator)
 
 
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode for the block, its previous mode restored whatever happens."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def draw_samples(model: Model, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``model.sample`` in eval mode without gradients: every caller samples through here.
+
+    The trainer's grids, ``ganzoo sample`` and the evaluator all do, so no model
+    has to switch modes itself.
+    """
+    with eval_mode(model):
+        return model.sample(n, generator=generator)
+
+
 def model_class(name: str) -> type[Model]:
     """The registered model class called ``name`` (close matches suggested on a typo)."""
     from . import plugins
@@ -147,7 +178,17 @@ def model_class(name: str) -> type[Model]:
     return plugins.lookup("register_models", name, "model").obj
 
 
-def model_names() -> list[str]:
-    from . import plugins
+def build_model(name: str, spec: Any, config: Any = None, **overrides: Any) -> Model:
+    """The model ``name`` built for data of ``spec``: the one way to make one from its name.
 
-    return sorted(plugins.registry("register_models"))
+    Hyperparameters are the model's defaults, then ``config`` (its ``Config`` or
+    a dict), then ``overrides``; an unknown key or a value of the wrong type is
+    the same one-line ``ConfigError`` that ``--set`` gives.
+    """
+    from . import config as config_mod
+
+    cls = model_class(name)
+    if isinstance(config, cls.Config) and not overrides:
+        return cls(config, spec)
+    values = config_mod.to_dict(config) if dataclasses.is_dataclass(config) else dict(config or {})
+    return cls(config_mod.from_dict(cls.Config, {**values, **overrides}), spec)

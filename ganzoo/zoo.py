@@ -1,10 +1,11 @@
 """``ganzoo zoo``: train every registered model briefly, score each, write the leaderboard.
 
-Budgets are step counts per model (reproducible: the same command gives the
-same checkpoints); they were chosen so the whole zoo, training and
-``lenet-mnist`` scoring, takes under 15 minutes on two CPU cores.  A model this
-table does not know (a new plugin) gets as many steps as fit in
-``FALLBACK_SECONDS``, measured by a short probe.  The trainer's step-0
+Budgets are step counts each model declares (``Model.zoo_steps``), so the same
+command gives the same checkpoints and the same board on every machine; the
+first-party budgets were chosen so the whole zoo, training and scoring, takes
+minutes on two CPU cores.  A model that declares none (a plugin that chose not
+to) gets as many steps as fit in ``FALLBACK_SECONDS``, measured by a short
+probe, and ``--minutes`` asks for that time-based split explicitly.  The trainer's step-0
 checkpoint (the untrained model) is scored too, so the board shows how far
 training moved each model from its initialisation.
 """
@@ -20,8 +21,7 @@ from typing import Any
 from . import leaderboard
 from .errors import GanzooError, Terminated, interruption
 
-#: Default training steps per model on mnist5k: about 100 s each on one free CPU core.
-ZOO_STEPS = {"gan": 3000, "dcgan": 2000, "wgan-gp": 800, "vae": 1000}
+#: A model that declares no ``zoo_steps`` trains for as many steps as fit in this (measured).
 FALLBACK_SECONDS = 120.0
 #: Evenly spaced checkpoints per run (plus step 0), each scored: the FID/IS curves.
 CHECKPOINTS = 4
@@ -36,7 +36,7 @@ class ZooOptions:
     scale: float = 1.0  # multiplies the default table
     minutes: float | None = None  # total training time, split evenly (measured, not reproducible)
     dataset: str = "mnist5k"
-    extractor: str = "lenet-mnist"
+    extractor: str | None = None  # None: the default for the dataset's image shape
     num_samples: int | None = None
     device: str = "cpu"
     seed: int = 0
@@ -90,8 +90,8 @@ def steps_for(
 ) -> int:
     if opts.steps is not None:
         return opts.steps
-    if opts.minutes is None and name in ZOO_STEPS:
-        return max(1, round(ZOO_STEPS[name] * opts.scale))
+    if opts.minutes is None and cls.zoo_steps is not None:
+        return max(1, round(cls.zoo_steps * opts.scale))
     budget = (
         (opts.minutes * 60 / n_models)
         if opts.minutes is not None
@@ -104,68 +104,63 @@ def steps_for(
 
 
 def train_one(
-    name: str, run_dir: Path, steps: int, data: Any, opts: ZooOptions, echo: Callable[[str], None]
+    name: str, run_dir: Path, steps: int, opts: ZooOptions, echo: Callable[[str], None]
 ) -> None:
     """Train (or resume) one model's run to ``steps`` (same run directory: resumed)."""
-    import torch
+    from .train.options import TrainOptions
+    from .train.recipe import train_run
 
-    from .model import model_class
-    from .train import run as run_mod
-    from .train.trainer import Trainer, TrainOptions
-
-    cls = model_class(name)
     every = max(1, steps // CHECKPOINTS)
     options = TrainOptions(
-        steps=steps, batch_size=cls.default_batch_size, seed=opts.seed, device=opts.device,
-        checkpoint_every=every, sample_every=every, keep_last=0, log_every=max(1, steps // 50),
-        quiet=opts.quiet,
+        steps=steps, seed=opts.seed, device=opts.device, checkpoint_every=every,
+        sample_every=every, keep_last=0, log_every=max(1, steps // 50), quiet=opts.quiet,
     )  # fmt: skip
-    torch.manual_seed(opts.seed)
-    model = cls(cls.Config(), data.spec)
-    trainer = Trainer(model, data, options, run_dir=run_dir, run_info={"dataset": opts.dataset})
-    run_mod.check_resumable(run_dir, trainer.run_info)
-    echo(f"  {model.num_parameters():,} parameters, {steps} steps -> {run_dir}")
-    trainer.fit()
+    echo(f"  {steps} steps -> {run_dir}")
+    train_run(name, run_dir, options, dataset=opts.dataset)
 
 
 def run_zoo(opts: ZooOptions, echo: Callable[[str], None] = print) -> ZooReport:
     from .data.registry import load_dataset
-    from .leaderboard.refresh import Request, score_and_rebuild
-    from .model import model_class
+    from .eval.extractors import default_extractor
+    from .eval.request import EvalRequest
 
     started = time.perf_counter()
     names = zoo_models(opts.models)
     if not names:
         raise GanzooError("no models are registered; is GANZOO_LOAD_PLUGINS set?")
     data = load_dataset(opts.dataset, "train")
-    leaderboard.load(
-        opts.leaderboards, opts.dataset, opts.extractor
-    )  # damaged: stop before training
-    request = Request(
-        dataset=opts.dataset,
-        extractor=opts.extractor,
-        num_samples=opts.num_samples,
-        device=opts.device,
-        all_checkpoints=True,
+    spec = data.spec
+    extractor = opts.extractor or default_extractor((spec.channels, spec.height, spec.width))
+    leaderboard.load(opts.leaderboards, opts.dataset, extractor)  # damaged: stop before training
+    request = EvalRequest(
+        dataset=opts.dataset, extractor=extractor, num_samples=opts.num_samples, device=opts.device
     )
     report = ZooReport(None)
     for i, name in enumerate(names, 1):
-        elapsed = time.perf_counter() - started
-        echo(f"[{i}/{len(names)}] {name}  ({elapsed / 60:.1f} min so far)")
-        run_dir = opts.out_runs / name
+        echo(f"[{i}/{len(names)}] {name}  ({(time.perf_counter() - started) / 60:.1f} min so far)")
         try:
-            cls = model_class(name)
-            steps = steps_for(name, cls, data, opts, len(names), echo)
-            train_one(name, run_dir, steps, data, opts, echo)
-            score_and_rebuild([run_dir], request, opts.leaderboards, echo=lambda s: echo("  " + s))
+            _one_model(name, data, request, opts, len(names), echo)
         except (KeyboardInterrupt, Terminated) as exc:
-            raise interruption(
-                exc, "run the same command again to resume where it stopped"
-            ) from None
+            advice = "run the same command again to resume where it stopped"
+            raise interruption(exc, advice) from None
         except Exception as exc:  # one broken model must not sink the others
             message = " ".join(f"{type(exc).__name__}: {exc}".split())
             report.failures[name] = message
             echo(f"  FAILED: {message}")
-    report.board = leaderboard.load(opts.leaderboards, opts.dataset, opts.extractor)
+    report.board = leaderboard.load(opts.leaderboards, opts.dataset, extractor)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _one_model(
+    name: str, data: Any, request: Any, opts: ZooOptions, n_models: int, echo: Callable[[str], None]
+) -> None:
+    """Train one model to its budget, then score every checkpoint it lacks a result for."""
+    from .leaderboard.refresh import score_and_rebuild
+    from .model import model_class
+
+    run_dir = opts.out_runs / name
+    steps = steps_for(name, model_class(name), data, opts, n_models, echo)
+    train_one(name, run_dir, steps, opts, echo)
+    indent = lambda s: echo("  " + s)  # noqa: E731
+    score_and_rebuild([run_dir], request, opts.leaderboards, echo=indent, all_checkpoints=True)

@@ -49,7 +49,7 @@ def test_fid_of_a_set_with_itself_is_zero_and_is_counts_classes(test_images):
     }
     assert proto["extractor"]["name"] == "lenet-mnist"
     assert len(proto["extractor"]["weights_sha256"]) == 64
-    assert set(proto["versions"]) == {"ganzoo", "torch", "torch_fidelity"}
+    assert set(proto["versions"]) == {"ganzoo", "torch", "torch_fidelity", "python"}
 
 
 def test_batch_size_does_not_change_metrics(train_images):
@@ -203,7 +203,7 @@ def test_fewer_samples_than_kid_subset(test_images):
 
 
 def test_missing_inception_weights_lists_every_way(monkeypatch, test_images):
-    from ganzoo.eval import inception_convert
+    from ganzoo_extractors import inception_convert
 
     monkeypatch.setattr(inception_convert, "fallback_source", lambda: None)
     with pytest.raises(
@@ -213,7 +213,7 @@ def test_missing_inception_weights_lists_every_way(monkeypatch, test_images):
         ganzoo.evaluate(test_images, extractor="inception-v3-compat")
     with pytest.raises(ganzoo.GanzooError, match="does not exist"):
         ganzoo.evaluate(
-            test_images, extractor="inception-v3-compat", inception_weights="/nonexistent.pth"
+            test_images, extractor="inception-v3-compat", extractor_weights="/nonexistent.pth"
         )
 
 
@@ -247,6 +247,11 @@ def test_cli_scores_an_npz_and_prints_protocol_json(tmp_path, train_images):
 def test_default_extractor_follows_shape():
     assert api.default_extractor((1, 28, 28)) == "lenet-mnist"
     assert api.default_extractor((3, 32, 32)) == "inception-v3-compat"
+
+
+def test_a_misspelt_evaluation_option_is_an_error_not_ignored(test_images):
+    with pytest.raises(ganzoo.GanzooError, match="unknown evaluation option.*'num_sample'"):
+        ganzoo.evaluate(test_images, num_sample=10)
 
 
 def test_run_directory_target_records_protocol_and_bits_per_dim(tmp_path):

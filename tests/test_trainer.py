@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ import torch
 from click.testing import CliRunner
 
 import ganzoo
-from ganzoo import config as config_mod
 from ganzoo.cli import cli
 from ganzoo.data.base import ImageData
 from ganzoo.train.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
@@ -28,20 +27,13 @@ TINY = {
     "dcgan": {"width": 16},
     "wgan-gp": {"width": 16},
     "vae": {},
-    "transformer": {"n_layer": 1, "d_model": 32, "n_head": 2},
+    "transformer": {"n_layers": 1, "d_model": 32, "n_heads": 2},
 }
 
 
 def tiny_slice(n: int = 256) -> ImageData:
     data = ganzoo.load_dataset("mnist5k", "train")
     return ImageData(data.images[:n], data.labels[:n], data.spec, data.name, data.split)
-
-
-def build(name: str, spec, **overrides):
-    cls = ganzoo.model_class(name)
-    known = {row["name"] for row in config_mod.describe(cls.Config)}
-    values = {k: v for k, v in {**TINY.get(name, {}), **overrides}.items() if k in known}
-    return cls(config_mod.from_dict(cls.Config, values), spec)
 
 
 def run_cli(*args: str, cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
@@ -76,7 +68,7 @@ def tensors_equal(a: dict, b: dict) -> bool:
 def test_every_model_trains_through_the_trainer(name):
     data = tiny_slice()
     torch.manual_seed(0)
-    model = build(name, data.spec)
+    model = ganzoo.build_model(name, data.spec, TINY[name])
     before = {k: v.clone() for k, v in model.state_dict().items()}
     trainer = Trainer(model, data, TrainOptions(steps=6, batch_size=16, log_every=1, quiet=True))
     losses = []
@@ -106,13 +98,39 @@ def test_same_seed_gives_bitwise_identical_checkpoints(tmp_path):
     files = []
     for run in ("a", "b"):
         torch.manual_seed(123)
-        model = build("dcgan", data.spec)
+        model = ganzoo.build_model("dcgan", data.spec, TINY["dcgan"])
         options = TrainOptions(
             steps=4, batch_size=16, checkpoint_every=2, sample_every=2, quiet=True, ema=True
         )
         Trainer(model, data, options, run_dir=tmp_path / run).fit()
         files.append(list_checkpoints(tmp_path / run / "checkpoints")[-1][1].read_bytes())
     assert files[0] == files[1]
+
+
+# ``ganzoo train`` as from the command line, except that once the checkpoint of step
+# argv[1] is complete it says so on file descriptor argv[2] and waits to be killed.
+# The kill then never races the run (a loaded machine could let it finish first).
+TRAIN_THEN_WAIT = textwrap.dedent(
+    """
+    import os, sys, threading
+    from ganzoo.cli import main
+    from ganzoo.train.trainer import Trainer
+
+    stop_at, fd = int(sys.argv.pop(1)), int(sys.argv.pop(1))
+    checkpoint = Trainer._checkpoint
+
+    def checkpoint_then_wait(self, elapsed):
+        path = checkpoint(self, elapsed)
+        if self.step == stop_at:
+            os.write(fd, f"{self.step}\\n".encode())
+            threading.Event().wait()  # until SIGKILL
+        return path
+
+    Trainer._checkpoint = checkpoint_then_wait
+    sys.argv[0] = "ganzoo"
+    main()
+    """
+)
 
 
 def test_sigkill_and_resume_equals_an_uninterrupted_run(tmp_path):
@@ -122,22 +140,29 @@ def test_sigkill_and_resume_equals_an_uninterrupted_run(tmp_path):
     assert whole.returncode == 0, whole.stderr
 
     killed_dir = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ganzoo", *args, "--out", str(killed_dir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        steps = [s for s, _ in list_checkpoints(killed_dir / "checkpoints")]
-        if steps and steps[-1] >= 20:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    read_end, write_end = os.pipe()
+    with open(tmp_path / "killed.stderr", "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", TRAIN_THEN_WAIT, "20", str(write_end), *args,
+             "--out", str(killed_dir)],
+            stdout=subprocess.DEVNULL, stderr=stderr, pass_fds=(write_end,),
+        )  # fmt: skip
+    os.close(write_end)  # the child's copy is now the only one: its death means end of file
+    try:
+        with os.fdopen(read_end, "rb") as events:
+            ready, _, _ = select.select([events], [], [], 240)
+            said = events.readline() if ready else b""
+        assert said == b"20\n", (
+            f"the run never reported its step-20 checkpoint (exit code {proc.poll()}):\n"
+            + (tmp_path / "killed.stderr").read_text()
+        )
+        assert proc.poll() is None
+    finally:
+        proc.kill()  # SIGKILL
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
     killed_at = list_checkpoints(killed_dir / "checkpoints")[-1][0]
-    assert 20 <= killed_at < 60
+    assert killed_at == 20
 
     resumed = run_cli(*args, "--out", str(killed_dir), timeout=300)
     assert resumed.returncode == 0, resumed.stderr
@@ -227,7 +252,7 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
 
 def test_non_finite_loss_stops_with_phase_step_and_last_good_checkpoint(tmp_path):
     data = tiny_slice()
-    model = build("gan", data.spec)
+    model = ganzoo.build_model("gan", data.spec, TINY["gan"])
     options = TrainOptions(
         steps=10, batch_size=16, checkpoint_every=2, sample_every=100, quiet=True
     )
@@ -311,7 +336,7 @@ def test_user_errors_are_one_line(tmp_path):
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_every_model_trains_with_amp_on_cuda(name):
     data = tiny_slice()
-    model = build(name, data.spec)
+    model = ganzoo.build_model(name, data.spec, TINY[name])
     trainer = Trainer(
         model, data, TrainOptions(steps=5, batch_size=16, device="cuda", amp=True, quiet=True)
     )
@@ -326,7 +351,7 @@ def test_resume_restores_learning_rate_schedules(tmp_path):
 
     def train(run_dir, steps):
         torch.manual_seed(0)
-        model = build("transformer", data.spec, warmup_steps=10)
+        model = ganzoo.build_model("transformer", data.spec, TINY["transformer"], warmup_steps=10)
         options = TrainOptions(
             steps=steps, batch_size=8, checkpoint_every=3, sample_every=100, quiet=True
         )
@@ -348,10 +373,10 @@ def test_resume_restores_learning_rate_schedules(tmp_path):
 @pytest.mark.slow
 def test_compiled_training_writes_checkpoints_an_eager_model_loads(tmp_path):
     """--compile compiles each network in place, so checkpoint keys stay those of the eager model."""
-    from ganzoo.train.run import load_run
+    from ganzoo import load_run
 
     data = tiny_slice()
-    model = build("dcgan", data.spec)
+    model = ganzoo.build_model("dcgan", data.spec, TINY["dcgan"])
     options = TrainOptions(steps=3, batch_size=16, compile=True, quiet=True)
     Trainer(model, data, options, run_dir=tmp_path).fit()
     loaded = load_run(tmp_path)  # a fresh, uncompiled model

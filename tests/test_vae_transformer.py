@@ -24,11 +24,6 @@ SMALL = {
 }
 
 
-def build(name: str, spec: DatasetSpec, **overrides) -> ganzoo.Model:
-    cls = ganzoo.model_class(name)
-    return cls(from_dict(cls.Config, {**SMALL[name], **overrides}), spec)
-
-
 def quantized_batch(spec: DatasetSpec, n: int = 4, seed: int = 0) -> Batch:
     """Random 8-bit images as the data pipeline delivers them (bin centres in value_range)."""
     g = torch.Generator().manual_seed(seed)
@@ -60,7 +55,7 @@ def test_builds_trains_and_samples_in_range(name, spec_name):
     overrides = (
         {"patch_size": 2, "levels": 2} if (name, spec_name) == ("transformer", "cifar") else {}
     )
-    model = build(name, spec, **overrides)
+    model = ganzoo.build_model(name, spec, SMALL[name], **overrides)
     loss, logs = model.phases()[0].loss(quantized_batch(spec))
     assert loss.dim() == 0 and torch.isfinite(loss)
     loss.backward()
@@ -80,7 +75,7 @@ def test_builds_trains_and_samples_in_range(name, spec_name):
 @pytest.mark.parametrize("name", ["vae", "transformer"])
 def test_sample_respects_other_value_ranges(name):
     spec = DatasetSpec(1, 8, 8, None, value_range=(0.0, 1.0))
-    model = build(name, spec)
+    model = ganzoo.build_model(name, spec, SMALL[name])
     images = model.sample(3, generator=torch.Generator().manual_seed(1))
     assert images.min() >= 0.0 and images.max() <= 1.0
     bpd = model.bits_per_dim(quantized_batch(spec))
@@ -100,7 +95,7 @@ def test_sample_respects_other_value_ranges(name):
 )
 def test_unsupported_spec_raises_spec_error(name, spec, overrides, match):
     with pytest.raises(SpecError, match=match):
-        build(name, spec, **overrides)
+        ganzoo.build_model(name, spec, SMALL[name], **overrides)
 
 
 def test_bad_hyperparameters_are_config_errors():
@@ -133,7 +128,7 @@ def test_discretized_logistic_is_a_distribution_over_256_values():
 
 def test_vae_elbo_and_bits_per_dim_agree():
     spec = SPECS["mnist"]
-    model = build("vae", spec)
+    model = ganzoo.build_model("vae", spec, SMALL["vae"])
     batch = quantized_batch(spec, n=5)
     with torch.no_grad():
         torch.manual_seed(3)
@@ -176,10 +171,10 @@ def test_tokenise_detokenise_round_trips_quantized_images(channels, height, widt
 
 
 def test_default_tokenisation_fits_mnist_in_196_tokens():
-    model = build("transformer", SPECS["mnist"])
+    model = ganzoo.build_model("transformer", SPECS["mnist"], SMALL["transformer"])
     assert (model.tokenizer.patch, model.tokenizer.levels) == (2, 4)
     assert model.tokenizer.vocab_size == 256 and model.tokenizer.num_tokens == 196
-    cifar = build("transformer", SPECS["cifar"])
+    cifar = ganzoo.build_model("transformer", SPECS["cifar"], SMALL["transformer"])
     assert (cifar.tokenizer.patch, cifar.tokenizer.levels, cifar.tokenizer.vocab_size) == (
         1,
         8,
@@ -200,7 +195,7 @@ def test_quantization_keeps_black_and_white():
 
 
 def test_transformer_is_causal():
-    model = build("transformer", SPECS["digits"]).eval()
+    model = ganzoo.build_model("transformer", SPECS["digits"], SMALL["transformer"]).eval()
     vocab, steps = model.tokenizer.vocab_size, model.tokenizer.num_tokens
     g = torch.Generator().manual_seed(0)
     tokens = torch.randint(0, vocab, (2, steps), generator=g)
@@ -214,7 +209,7 @@ def test_transformer_is_causal():
 
 
 def test_kv_cache_matches_full_forward():
-    model = build("transformer", SPECS["digits"]).eval()
+    model = ganzoo.build_model("transformer", SPECS["digits"], SMALL["transformer"]).eval()
     vocab, steps = model.tokenizer.vocab_size, model.tokenizer.num_tokens
     tokens = torch.randint(0, vocab, (3, steps), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -229,7 +224,7 @@ def test_kv_cache_matches_full_forward():
 
 
 def test_cached_and_uncached_sampling_give_identical_tokens():
-    model = build("transformer", SPECS["digits"])
+    model = ganzoo.build_model("transformer", SPECS["digits"], SMALL["transformer"])
     kwargs = {"temperature": 0.8}
     cached = model.sample_tokens(4, torch.Generator().manual_seed(5), use_cache=True, **kwargs)
     plain = model.sample_tokens(4, torch.Generator().manual_seed(5), use_cache=False, **kwargs)
@@ -240,7 +235,7 @@ def test_cached_and_uncached_sampling_give_identical_tokens():
 
 def test_transformer_bits_per_dim_is_the_token_nll():
     spec = SPECS["digits"]
-    model = build("transformer", spec).eval()
+    model = ganzoo.build_model("transformer", spec, SMALL["transformer"]).eval()
     batch = quantized_batch(spec, n=3)
     tokens = model.tokenizer.encode(batch.x)
     with torch.no_grad():
@@ -250,7 +245,7 @@ def test_transformer_bits_per_dim_is_the_token_nll():
 
 
 def test_temperature_sharpens_samples():
-    model = build("transformer", SPECS["digits"])
+    model = ganzoo.build_model("transformer", SPECS["digits"], SMALL["transformer"])
     with torch.no_grad():
         model.net.head.bias.zero_()
         model.net.head.bias[-1] = 3.0
@@ -290,7 +285,7 @@ def _train(
 @pytest.mark.slow
 def test_vae_learns_on_mnist5k(mnist_slice):
     torch.manual_seed(0)
-    model = build("vae", SPECS["mnist"], latent_dim=8, base_channels=8)
+    model = ganzoo.build_model("vae", SPECS["mnist"], SMALL["vae"], latent_dim=8, base_channels=8)
     before, after = _train(model, mnist_slice, steps=40, batch_size=32)
     assert after < 0.8 * before, (before, after)
 
@@ -298,6 +293,8 @@ def test_vae_learns_on_mnist5k(mnist_slice):
 @pytest.mark.slow
 def test_transformer_learns_on_mnist5k(mnist_slice):
     torch.manual_seed(0)
-    model = build("transformer", SPECS["mnist"], warmup_steps=5, lr=3e-3)
+    model = ganzoo.build_model(
+        "transformer", SPECS["mnist"], SMALL["transformer"], warmup_steps=5, lr=3e-3
+    )
     before, after = _train(model, mnist_slice, steps=30, batch_size=16)
     assert after < 0.6 * before, (before, after)

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from ganzoo_extractors import inception, inception_convert
 
 import ganzoo
 from ganzoo import FeatureExtractorInfo, ResolvedWeights, plugins
 from ganzoo.cli import cli
-from ganzoo.eval import inception, inception_convert
 from ganzoo.eval.safeload import is_plain
 
 

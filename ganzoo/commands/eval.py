@@ -11,6 +11,9 @@ import json
 
 import click
 
+from ..eval.request import EvalRequest
+from .options import options_from, pop_options
+
 
 class EvalGroup(click.Group):
     """A group whose unknown first argument is the TARGET of the default ``score`` command."""
@@ -34,49 +37,24 @@ def eval_cmd() -> None:
 
 @eval_cmd.command("score")
 @click.argument("target", type=click.Path())
-@click.option("--dataset", help="Reference dataset (default: the run's; mnist5k for samples).")
-@click.option(
-    "--split", help="Reference split (default: test; all when --dataset names an npz:/folder:)."
-)
-@click.option(
-    "--metrics", help="Comma-separated: is,fid,kid,pr (default: all the extractor supports)."
-)
-@click.option("--extractor", help="lenet-mnist (default for 1x28x28) or inception-v3-compat.")
-@click.option("--num-samples", type=int, help="Generated images (default: as many as real ones).")
-@click.option("--num-real", type=int, help="Use a fixed random subset of this many real images.")
-@click.option("--seeds", type=int, default=1, show_default=True, help="Sampling seeds: mean ± std.")
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@options_from(EvalRequest)
 @click.option("--checkpoint", type=int, help="Checkpoint step of a run (default: latest).")
 @click.option("--all-checkpoints", is_flag=True, help="Every checkpoint of a run: a curve.")
-@click.option("--no-ema", is_flag=True, help="Use the raw weights even when EMA weights exist.")
-@click.option(
-    "--inception-weights", type=click.Path(dir_okay=False), help="torch-fidelity InceptionV3 .pth."
-)
-@click.option("--kid-subset-size", type=int, help="KID subset size (default: min(1000, #images)).")
-@click.option(
-    "--data-root", type=click.Path(file_okay=False), help="Where file-based datasets live."
-)
 @click.option("--json", "as_json", is_flag=True, help="Numbers and protocol as JSON on stdout.")
 def score_cmd(
-    target: str,
-    checkpoint: int | None,
-    all_checkpoints: bool,
-    no_ema: bool,
-    as_json: bool,
-    **options: object,
+    target: str, checkpoint: int | None, all_checkpoints: bool, as_json: bool, **options: object
 ) -> None:
     """Score TARGET; run directories get RUN/eval/<protocol-hash>.json."""
     from ..errors import GanzooError
     from ..eval.api import evaluate, evaluate_all_checkpoints
 
-    options["use_ema"] = False if no_ema else None
+    request = pop_options(EvalRequest, options)
     if all_checkpoints:
         if checkpoint is not None:
             raise GanzooError("use either --checkpoint or --all-checkpoints, not both")
-        results = evaluate_all_checkpoints(target, **options)
+        results = evaluate_all_checkpoints(target, request)
     else:
-        results = [evaluate(target, checkpoint=checkpoint, **options)]
+        results = [evaluate(target, request, checkpoint=checkpoint)]
     if as_json:
         data = [r.as_dict() for r in results]
         for item, result in zip(data, results, strict=True):

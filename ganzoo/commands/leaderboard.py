@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..eval.request import EvalRequest
+from .options import options_from, pop_options
+
 if TYPE_CHECKING:
     from ..leaderboard import DamagedBoardError
 
@@ -19,26 +22,11 @@ SORT_CHOICES = click.Choice(
 @click.command("leaderboard")
 @click.argument("run_dirs", nargs=-1, type=click.Path())
 @click.option("--runs", "runs_root", type=click.Path(file_okay=False), help="Every run below DIR.")
-@click.option("--dataset", help="Reference dataset (default: each run's own).")
-@click.option("--extractor", help="lenet-mnist (default for 1x28x28) or inception-v3-compat.")
-@click.option(
-    "--metrics", help="Comma-separated: is,fid,kid,pr (default: all the extractor supports)."
-)
-@click.option("--num-samples", type=int, help="Generated images (default: as many as real ones).")
-@click.option("--num-real", type=int, help="Use a fixed random subset of this many real images.")
-@click.option("--seeds", type=int, default=1, show_default=True, help="Sampling seeds: mean ± std.")
+@options_from(EvalRequest, exclude=("ema",))
 @click.option(
     "--all-checkpoints", is_flag=True, help="Score every checkpoint, not only the latest."
 )
 @click.option("--sort", type=SORT_CHOICES, help="Rank by this metric (default: FID when measured).")
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option(
-    "--inception-weights", type=click.Path(dir_okay=False), help="torch-fidelity InceptionV3 .pth."
-)
-@click.option(
-    "--data-root", type=click.Path(file_okay=False), help="Where file-based datasets live."
-)
 @click.option("--out", default="leaderboards", show_default=True, type=click.Path(file_okay=False))
 @click.option(
     "--rebuild",
@@ -46,7 +34,9 @@ SORT_CHOICES = click.Choice(
     help="Recover damaged boards in OUT: move each aside (.damaged) and rebuild it from the runs' "
     "results; scores nothing.",
 )
-def eval_leaderboard_cmd(run_dirs, runs_root, sort, out, rebuild, **request) -> None:
+def eval_leaderboard_cmd(
+    run_dirs, runs_root, all_checkpoints, sort, out, rebuild, **options
+) -> None:
     """Score every run (checkpoint) lacking a result under this protocol, then rebuild the leaderboard.
 
     Results already in RUN/eval/ under the same protocol are reused.  Writes
@@ -57,16 +47,18 @@ def eval_leaderboard_cmd(run_dirs, runs_root, sort, out, rebuild, **request) -> 
     alone, scoring nothing: rows of runs that no longer exist are lost.
     """
     from ..errors import GanzooError
-    from ..leaderboard.refresh import Request, find_runs, rebuild_damaged, score_and_rebuild
+    from ..leaderboard.refresh import find_runs, rebuild_damaged, score_and_rebuild
     from ..leaderboard.text import to_terminal
 
     if not run_dirs and runs_root is None:
         raise GanzooError("give run directories (RUN_DIR ...) or --runs DIR")
     runs = find_runs(run_dirs, runs_root)
-    action = rebuild_damaged if rebuild else score_and_rebuild
-    boards = action(
-        runs, Request(**request), out, sort=sort, echo=lambda s: click.echo(s, err=True)
-    )
+    request = pop_options(EvalRequest, options)
+    echo = lambda s: click.echo(s, err=True)  # noqa: E731
+    if rebuild:
+        boards = rebuild_damaged(runs, request, out, sort=sort, echo=echo)
+    else:
+        boards = score_and_rebuild(runs, request, out, sort, echo, all_checkpoints)
     for board in boards:
         click.echo(to_terminal(board, run_base=Path(out)))
         click.echo(f"\nwritten: {Path(out) / board.stem}.{{json,csv,md,html}} and -curves.png\n")

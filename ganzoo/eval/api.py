@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
@@ -9,7 +10,6 @@ from typing import Any
 
 import torch
 
-from ..data.registry import names_a_path
 from ..device import resolve_device
 from ..errors import GanzooError, warn
 from . import fidelity, sources
@@ -22,6 +22,7 @@ from .extractors import (
 )
 from .plan import Plan
 from .protocol import EvalResult
+from .request import EvalRequest
 from .safeload import private_copy
 
 ALIASES = {"is": "isc", "isc": "isc", "fid": "fid", "kid": "kid", "pr": "prc", "prc": "prc"}
@@ -47,90 +48,69 @@ def parse_metrics(metrics: str | Iterable[str] | None) -> tuple[str, ...] | None
 
 def evaluate(
     target: Any,
+    request: EvalRequest | None = None,
     *,
-    dataset: str | None = None,
-    split: str | None = None,
-    metrics: str | Iterable[str] | None = None,
-    extractor: str | None = None,
-    num_samples: int | None = None,
-    num_real: int | None = None,
-    seeds: int = 1,
-    seed: int = 0,
-    batch_size: int = 64,
-    device: str | torch.device | None = "cpu",
     checkpoint: int | None = None,
-    use_ema: bool | None = None,
-    inception_weights: str | None = None,
-    kid_subset_size: int | None = None,
-    data_root: str | Path | None = None,
     write: bool = True,
+    **options: Any,
 ) -> EvalResult:
     """Score ``target`` (run dir, checkpoint, ``Model``, sample folder, ``.npz`` or uint8 tensor).
 
-    Everything is validated before any feature is computed, and the result is
-    written (run targets only, ``RUN/eval/<protocol-hash>.json``) only after
-    every number exists, so a failure leaves nothing behind.  ``split`` defaults
-    to ``test``, or to ``all`` when ``dataset`` names a file (``npz:``/``folder:``).
+    ``options`` are the fields of ``EvalRequest`` (``metrics="fid"``, ``seeds=3``,
+    ...), applied over ``request``.  Everything is validated before any feature
+    is computed, and the result is written (run targets only,
+    ``RUN/eval/<protocol-hash>.json``) only after every number exists, so a
+    failure leaves nothing behind.
     """
-    requested = parse_metrics(metrics)
-    _check_counts(seeds, batch_size, num_samples, num_real)
-    device = resolve_device(device)
-    user_weights = inception_weights
-    early = _extractor_and_weights(extractor, None, user_weights, requested) if extractor else None
-    source = sources.resolve(target, checkpoint=checkpoint, device=device, use_ema=use_ema)
-    if not source.has_model and seeds > 1:
-        raise GanzooError("--seeds needs a model to sample from; fixed samples have no seed")
-    name, info, resolved, chosen = early or _extractor_and_weights(
-        None, _compared_shape(source), user_weights, requested
-    )
-    split = reference_split(dataset, split)
-    dataset = dataset or source.dataset or DEFAULT_DATASET
+    base = dataclasses.asdict(request) if request is not None else {}
+    request = EvalRequest.of({**base, **options})
+    request.check()
+    device = resolve_device(request.device)
+    source, (name, info, resolved, chosen) = _inputs(target, request, checkpoint, device)
+    dataset = request.dataset or source.dataset or DEFAULT_DATASET
+    split = request.reference_split
     with private_copy(resolved, name) as weights:
         plan = Plan(source, dataset, split, name, info, weights, chosen)
-        plan.count(num_samples, num_real, kid_subset_size, data_root)
-        settings = fidelity.Settings(
-            name, info, weights, chosen, batch_size, device, plan.kid_subset
+        plan.count(
+            request.num_samples, request.num_real, request.kid_subset_size, request.data_root
         )
-        seed_list = [seed + i for i in range(seeds)] if source.has_model else []
+        settings = fidelity.Settings(name, info, weights, chosen, request.batch_size, device)
+        seed_list = [request.seed + i for i in range(request.seeds)] if source.has_model else []
         per_seed = _compute(plan, settings, seed_list)
-    keys = list(per_seed[0])
-    means = {k: statistics.fmean(r[k] for r in per_seed) for k in keys}
-    stds = {
-        k: statistics.stdev([r[k] for r in per_seed]) if len(per_seed) > 1 else 0.0 for k in keys
-    }
-    bpd = (
-        _bits_per_dim(source, dataset, split, batch_size, device, data_root, seed)
-        if source.has_model
-        else None
-    )
-    protocol = plan.protocol(seed_list, batch_size, device, bpd is not None)
+    bpd = _bits_per_dim(source, dataset, split, request, device) if source.has_model else None
+    protocol = plan.protocol(seed_list, request.batch_size, device, bpd is not None)
     label = str(target) if not isinstance(target, torch.Tensor) else "tensor"
-    result = EvalResult(label, means, stds, per_seed, bpd, protocol)
+    result = EvalResult(label, *_mean_and_spread(per_seed), per_seed, bpd, protocol)
     if write and source.run_dir is not None:
         result.write(source.run_dir)
     return result
 
 
-def reference_split(dataset: str | None, split: str | None) -> str:
-    """The split asked for; else all of a file the user named (``npz:``/``folder:``), else test."""
-    if split is not None:
-        return split
-    if dataset is not None and names_a_path(dataset):
-        return "all"
-    return "test"
+def _inputs(
+    target: Any, request: EvalRequest, checkpoint: int | None, device: torch.device
+) -> tuple[sources.Source, tuple[str, FeatureExtractorInfo, ResolvedWeights, tuple[str, ...]]]:
+    """What is scored, and by which extractor and weights (checked before any data loads)."""
+    requested = parse_metrics(request.metrics)
+    weights = request.extractor_weights
+    early = (
+        _extractor_and_weights(request.extractor, None, weights, requested)
+        if request.extractor
+        else None
+    )
+    source = sources.resolve(target, checkpoint=checkpoint, device=device, use_ema=request.ema)
+    if not source.has_model and request.seeds > 1:
+        raise GanzooError("--seeds needs a model to sample from; fixed samples have no seed")
+    chosen = early or _extractor_and_weights(None, _compared_shape(source), weights, requested)
+    return source, chosen
 
 
-def _check_counts(
-    seeds: int, batch_size: int, num_samples: int | None, num_real: int | None
-) -> None:
-    for flag, value in (
-        ("--seeds", seeds),
-        ("--batch-size", batch_size),
-        ("--num-samples", num_samples),
-        ("--num-real", num_real),
-    ):
-        if value is not None and value < 1:
-            raise GanzooError(f"{flag} must be at least 1, got {value}")
+def _mean_and_spread(per_seed: list[dict[str, float]]) -> tuple[dict, dict]:
+    keys = list(per_seed[0])
+    means = {k: statistics.fmean(r[k] for r in per_seed) for k in keys}
+    stds = {
+        k: statistics.stdev([r[k] for r in per_seed]) if len(per_seed) > 1 else 0.0 for k in keys
+    }
+    return means, stds
 
 
 def _compared_shape(source: sources.Source) -> tuple[int, int, int]:
@@ -150,7 +130,7 @@ def _extractor_and_weights(
     """The extractor, its weights, and the metrics they can serve (checked before any data loads)."""
     name = extractor or default_extractor(shape)
     info = get_extractor(name)
-    weights = info.weights(user_weights if name == "inception-v3-compat" else None)
+    weights = info.weights(user_weights)
     if requested is None:
         return name, info, weights, tuple(m for m in METRICS if m not in weights.unsupported)
     for metric in requested:
@@ -174,22 +154,23 @@ def _compute(
     return results
 
 
-def evaluate_all_checkpoints(run_dir: str | Path, **kwargs: Any) -> list[EvalResult]:
+def evaluate_all_checkpoints(
+    run_dir: str | Path, request: EvalRequest | None = None, **options: Any
+) -> list[EvalResult]:
     """One result per checkpoint of a run, oldest first: a metric curve over training.
 
     A damaged checkpoint is skipped with a warning naming it, so one bad file
     does not cost the rest of the curve; if none is readable that is an error.
     """
-    from ..train.checkpoint import CheckpointError
-    from ..train.run import list_checkpoints
+    from ..train.checkpoint import CheckpointError, list_checkpoints
 
-    found = list_checkpoints(run_dir)
+    found = list_checkpoints(Path(run_dir) / "checkpoints")
     if not found:
         raise GanzooError(f"run directory {str(run_dir)!r} has no checkpoints")
     results, damaged = [], []
     for step, path in found:
         try:
-            results.append(evaluate(run_dir, checkpoint=step, **kwargs))
+            results.append(evaluate(run_dir, request, checkpoint=step, **options))
         except CheckpointError as exc:
             warn(f"skipping {exc}")
             damaged.append(path.name)
@@ -205,27 +186,21 @@ def _is_gray(images: torch.Tensor) -> bool:
 
 
 def _bits_per_dim(
-    source: Any,
-    dataset: str,
-    split: str,
-    batch_size: int,
-    device: torch.device,
-    data_root: Any,
-    seed: int,
+    source: Any, dataset: str, split: str, request: EvalRequest, device: torch.device
 ) -> float | None:
     """Mean held-out bits/dim for likelihood models; None for models without a likelihood."""
     from ..data.registry import load_dataset
-    from ..model import Batch
+    from ..model import Batch, eval_mode
 
-    data = load_dataset(dataset, split, data_root=data_root)
+    data = load_dataset(dataset, split, data_root=request.data_root)
     total, count = 0.0, 0
     # A VAE's bound samples its latents: a fixed seed makes the number reproducible, and
     # fork_rng keeps the caller's random state untouched.
     devices = [device] if device.type == "cuda" else []
-    with torch.no_grad(), torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        for start in range(0, len(data), batch_size):
-            x = data.to_float(data.images[start : start + batch_size]).to(device)
+    with torch.no_grad(), eval_mode(source.model), torch.random.fork_rng(devices=devices):
+        torch.manual_seed(request.seed)
+        for start in range(0, len(data), request.batch_size):
+            x = data.to_float(data.images[start : start + request.batch_size]).to(device)
             values = source.model.bits_per_dim(Batch(x))
             if values is None:
                 return None

@@ -63,6 +63,10 @@ class FeatureExtractorInfo:
     description: str = ""
     #: Bump when the extractor's outputs change without a change of weights (cache key, protocol).
     revision: int = 1
+    #: Image shapes (C, H, W) this extractor is the default for, e.g. ``((1, 28, 28),)``.
+    default_for_shapes: tuple[tuple[int, int, int], ...] = ()
+    #: The default for every shape that no extractor claims in ``default_for_shapes``.
+    default_otherwise: bool = False
 
     def load_class(self) -> type:
         return _resolve_ref(self.extractor_class)
@@ -100,15 +104,36 @@ def get_extractor(name: str) -> FeatureExtractorInfo:
     return info
 
 
-def extractor_names() -> list[str]:
+def default_extractor(shape: tuple[int, int, int] | None) -> str:
+    """The extractor registered as the default for ``shape`` (C, H, W), else the general default.
+
+    Plugins declare it (``default_for_shapes``, ``default_otherwise``), so a
+    third-party extractor takes part exactly like a first-party one.
+    """
     from .. import plugins
 
-    return sorted(plugins.registry("register_feature_extractors"))
-
-
-def default_extractor(shape: tuple[int, int, int]) -> str:
-    """The fast LeNet for MNIST-shaped data, the standard Inception for everything else."""
-    return "lenet-mnist" if tuple(shape) == (1, 28, 28) else "inception-v3-compat"
+    entries = {
+        name: reg.obj
+        for name, reg in plugins.registry("register_feature_extractors").items()
+        if isinstance(reg.obj, FeatureExtractorInfo) and not reg.conflicts
+    }
+    shape = tuple(shape) if shape is not None else None
+    for candidates, what in (
+        (sorted(n for n, i in entries.items() if shape in i.default_for_shapes), "for that shape"),
+        (sorted(n for n, i in entries.items() if i.default_otherwise), "otherwise"),
+    ):
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            raise GanzooError(
+                f"feature extractors {', '.join(candidates)} are all registered as the default "
+                f"{what}; choose one with --extractor"
+            )
+    shown = "x".join(map(str, shape)) if shape else "these"
+    raise GanzooError(
+        f"no feature extractor is the default for {shown} images; choose one with --extractor "
+        f"(registered: {', '.join(sorted(entries)) or 'none'})"
+    )
 
 
 def torch_fidelity_name(name: str, info: FeatureExtractorInfo) -> str:

@@ -34,7 +34,6 @@ class Settings:
     metrics: tuple[str, ...]
     batch_size: int
     device: torch.device
-    kid_subset_size: int | None
 
 
 def kid_subset_size(requested: int | None, num_generated: int, num_real: int) -> int:

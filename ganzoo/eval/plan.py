@@ -13,9 +13,10 @@ from typing import Any
 import torch
 
 from ..errors import GanzooError
+from ..versions import versions
 from . import fidelity, sources
 from .extractors import FeatureExtractorInfo, ResolvedWeights
-from .protocol import VERSION, versions
+from .protocol import VERSION
 from .refcache import Reference
 
 

@@ -31,19 +31,6 @@ SHORT = {
 }
 
 
-def versions() -> dict[str, str]:
-    import torch
-    import torch_fidelity
-
-    from .. import __version__
-
-    return {
-        "ganzoo": __version__,
-        "torch": torch.__version__,
-        "torch_fidelity": torch_fidelity.__version__,
-    }
-
-
 def protocol_hash(protocol: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(protocol, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -56,7 +56,7 @@ def resolve(
     if isinstance(target, torch.Tensor):
         return Source("tensor", "tensor", images=check_images(target, "the given tensor"))
     if isinstance(target, Model):
-        return Source("model", type(target).__name__, model=target.eval(), spec=target.spec)
+        return Source("model", type(target).__name__, model=target, spec=target.spec)
     path = Path(target)
     if not path.exists():
         raise GanzooError(
@@ -83,7 +83,7 @@ def resolve(
 
 
 def _from_run(path: Path, checkpoint: int | None, device: Any, use_ema: bool | None) -> Source:
-    from ..train.run import load_run
+    from ..train.restore import load_run
 
     run = load_run(path, checkpoint=checkpoint, device=device, use_ema=use_ema)
     kind = "run" if path.is_dir() else "checkpoint"
@@ -148,11 +148,11 @@ def match_reference(images: torch.Tensor, shape: tuple[int, int, int], where: st
 def generate(model: Any, n: int, seed: int, value_range: tuple[float, float]) -> torch.Tensor:
     """``n`` uint8 samples from ``model.sample`` with a CPU generator seeded ``seed``, in fixed chunks."""
     from ..data.base import to_uint8
+    from ..model import draw_samples
 
     generator = torch.Generator().manual_seed(seed)
     chunks = []
-    with torch.no_grad():
-        for start in range(0, n, SAMPLE_CHUNK):
-            x = model.sample(min(SAMPLE_CHUNK, n - start), generator=generator)
-            chunks.append(to_uint8(x, value_range).cpu())
+    for start in range(0, n, SAMPLE_CHUNK):
+        x = draw_samples(model, min(SAMPLE_CHUNK, n - start), generator)
+        chunks.append(to_uint8(x, value_range).cpu())
     return torch.cat(chunks)

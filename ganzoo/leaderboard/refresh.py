@@ -11,55 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import GanzooError, warn
+from ..eval.request import EvalRequest
 from . import store
 from .collect import read_json, result_target
 from .table import LABELS, METRICS, Board, stem
-
-
-@dataclass
-class Request:
-    """The protocol asked for; ``None`` fields take the evaluator's defaults."""
-
-    dataset: str | None = None  # None: each run's own dataset
-    extractor: str | None = None  # None: the default for the run's image shape
-    metrics: str | None = None
-    num_samples: int | None = None
-    num_real: int | None = None
-    seeds: int = 1
-    seed: int = 0
-    split: str | None = None  # None: test, or all of a file named by ``dataset``
-    kid_subset_size: int | None = None
-    batch_size: int = 64
-    device: str = "cpu"
-    inception_weights: str | None = None
-    data_root: str | None = None
-    all_checkpoints: bool = False
-
-    @property
-    def reference_split(self) -> str:
-        from ..eval.api import reference_split
-
-        return reference_split(self.dataset, self.split)
-
-    def evaluate_kwargs(self) -> dict[str, Any]:
-        return {
-            "metrics": self.metrics,
-            "num_samples": self.num_samples,
-            "num_real": self.num_real,
-            "seeds": self.seeds,
-            "seed": self.seed,
-            "split": self.reference_split,
-            "kid_subset_size": self.kid_subset_size,
-            "batch_size": self.batch_size,
-            "device": self.device,
-            "inception_weights": self.inception_weights,
-            "data_root": self.data_root,
-        }
 
 
 def find_runs(
@@ -93,7 +53,7 @@ def run_info(run_dir: Path) -> dict[str, Any]:
         raise GanzooError(f"{run_dir}/run.json cannot be read ({exc})") from None
 
 
-def target_of(run_dir: Path, request: Request) -> tuple[str, str]:
+def target_of(run_dir: Path, request: EvalRequest) -> tuple[str, str]:
     """(dataset, extractor) of the leaderboard a run goes to under ``request``."""
     from ..eval.extractors import default_extractor
 
@@ -104,14 +64,14 @@ def target_of(run_dir: Path, request: Request) -> tuple[str, str]:
     return dataset, request.extractor or default_extractor(shape)
 
 
-def expected_metrics(extractor: str, request: Request) -> tuple[str, ...]:
+def expected_metrics(extractor: str, request: EvalRequest) -> tuple[str, ...]:
     from ..eval.api import parse_metrics
     from ..eval.extractors import METRICS, get_extractor
 
     chosen = parse_metrics(request.metrics)
     if chosen is not None:
         return chosen
-    user = request.inception_weights if extractor == "inception-v3-compat" else None
+    user = request.extractor_weights
     unsupported = get_extractor(extractor).weights(user).unsupported
     return tuple(m for m in METRICS if m not in unsupported)
 
@@ -122,7 +82,7 @@ def is_scored(
     dataset: str,
     extractor: str,
     metrics: tuple[str, ...],
-    request: Request,
+    request: EvalRequest,
 ) -> bool:
     p = result.get("protocol") or {}
     if (p.get("checkpoint") or {}).get("step") != step:
@@ -152,9 +112,11 @@ def is_scored(
     )
 
 
-def pending(run_dirs: list[Path], request: Request) -> list[tuple[Path, int]]:
+def pending(
+    run_dirs: list[Path], request: EvalRequest, all_checkpoints: bool = False
+) -> list[tuple[Path, int]]:
     """(run, checkpoint step) pairs that have no result under ``request`` yet."""
-    from ..train.run import list_checkpoints
+    from ..train.checkpoint import list_checkpoints
 
     todo = []
     metrics_memo: dict[str, tuple[str, ...]] = {}
@@ -162,7 +124,7 @@ def pending(run_dirs: list[Path], request: Request) -> list[tuple[Path, int]]:
         dataset, extractor = target_of(run_dir, request)
         if extractor not in metrics_memo:
             metrics_memo[extractor] = expected_metrics(extractor, request)
-        steps = [step for step, _ in list_checkpoints(run_dir)]
+        steps = [step for step, _ in list_checkpoints(run_dir / "checkpoints")]
         if not steps:
             warn(f"{run_dir} has no checkpoints; skipped")
             continue
@@ -171,7 +133,7 @@ def pending(run_dirs: list[Path], request: Request) -> list[tuple[Path, int]]:
             for r in (read_json(p) for p in sorted((run_dir / "eval").glob("*.json")))
             if r is not None
         ]
-        for step in steps if request.all_checkpoints else steps[-1:]:
+        for step in steps if all_checkpoints else steps[-1:]:
             if not any(
                 is_scored(r, step, dataset, extractor, metrics_memo[extractor], request)
                 for r in results
@@ -180,7 +142,7 @@ def pending(run_dirs: list[Path], request: Request) -> list[tuple[Path, int]]:
     return todo
 
 
-def _groups(run_dirs: list[Path], request: Request) -> dict[tuple[str, str], list[Path]]:
+def _groups(run_dirs: list[Path], request: EvalRequest) -> dict[tuple[str, str], list[Path]]:
     groups: dict[tuple[str, str], list[Path]] = {}
     for run_dir in run_dirs:
         groups.setdefault(target_of(run_dir, request), []).append(run_dir)
@@ -189,10 +151,11 @@ def _groups(run_dirs: list[Path], request: Request) -> dict[tuple[str, str], lis
 
 def score_and_rebuild(
     run_dirs: list[Path],
-    request: Request,
+    request: EvalRequest,
     out_dir: str | Path,
     sort: str | None = None,
     echo: Callable[[str], None] = print,
+    all_checkpoints: bool = False,
 ) -> list[Board]:
     """Evaluate what is missing, then rebuild every leaderboard the runs belong to.
 
@@ -201,7 +164,7 @@ def score_and_rebuild(
     groups = _groups(run_dirs, request)
     for dataset, extractor in groups:  # a damaged board stops us before any scoring
         store.load(out_dir, dataset, extractor)
-    todo = pending(run_dirs, request)
+    todo = pending(run_dirs, request, all_checkpoints)
     echo(f"{len(todo)} checkpoint(s) to score, the rest already scored under this protocol")
     damaged = []
     for i, (run_dir, step) in enumerate(todo, 1):
@@ -216,17 +179,17 @@ def score_and_rebuild(
     ]
 
 
-def _score(run_dir: Path, step: int, request: Request, echo: Callable[[str], None]) -> bool:
+def _score(run_dir: Path, step: int, request: EvalRequest, echo: Callable[[str], None]) -> bool:
     """Score one checkpoint (its result lands in RUN/eval/); False when it is damaged."""
     from ..eval.api import evaluate
     from ..train.checkpoint import CheckpointError
 
     dataset, extractor = target_of(run_dir, request)
     try:
-        result = evaluate(
-            run_dir, dataset=dataset, extractor=extractor, checkpoint=step,
-            **request.evaluate_kwargs(),
-        )  # fmt: skip
+        # The split is the request's, decided before the run's own dataset fills in.
+        split = request.reference_split
+        asked = replace(request, dataset=dataset, extractor=extractor, split=split)
+        result = evaluate(run_dir, asked, checkpoint=step)
     except CheckpointError as exc:
         warn(f"skipping {exc}")
         return False
@@ -245,7 +208,7 @@ def _run_targets(run_dir: Path) -> set[tuple[str, str]]:
     return {t for r in results if r is not None and (t := result_target(r, run_dataset))}
 
 
-def result_groups(run_dirs: list[Path], request: Request) -> dict[tuple[str, str], list[Path]]:
+def result_groups(run_dirs: list[Path], request: EvalRequest) -> dict[tuple[str, str], list[Path]]:
     """Runs by the boards their results belong to, under any protocol: a rebuild scores nothing."""
     groups: dict[tuple[str, str], list[Path]] = {}
     for run_dir in run_dirs:
@@ -257,7 +220,7 @@ def result_groups(run_dirs: list[Path], request: Request) -> dict[tuple[str, str
 
 def rebuild_damaged(
     run_dirs: list[Path],
-    request: Request,
+    request: EvalRequest,
     out_dir: str | Path,
     sort: str | None = None,
     echo: Callable[[str], None] = print,

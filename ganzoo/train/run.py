@@ -4,25 +4,30 @@ RUN/run.json          model, dataset, spec, hyperparameters, seed, options, vers
 RUN/metrics.jsonl     every logged scalar with its step
 RUN/samples/          step-XXXXXXXX.png grids from one fixed noise
 RUN/checkpoints/      step-XXXXXXXX.pt (the last K)
+RUN/progress.json     wall time and device at each checkpoint
 """
 
 from __future__ import annotations
 
 import json
-import platform
+import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from ..atomic import atomic_write
-from ..errors import GanzooError
-from .checkpoint import CheckpointError, choose_checkpoint, load_checkpoint
-from .checkpoint import list_checkpoints as _list_in_directory
+from ..atomic import atomic_write, make_dirs
+from ..errors import GanzooError, warn
+from ..versions import versions
+from .checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    choose_checkpoint,
+    list_checkpoints,
+    prune_checkpoints,
+    save_checkpoint,
+)
 
 RUN_FILE = "run.json"
 #: What must match for an existing run directory to be resumed exactly.
@@ -33,19 +38,6 @@ def default_run_dir(model: str, dataset: str, name: str | None = None) -> Path:
     stamp = name or datetime.now().strftime("%Y%m%d-%H%M%S")
     safe_dataset = dataset.replace(":", "-").replace("/", "_").strip("_-.") or "data"
     return Path("runs") / f"{model}-{safe_dataset}-{stamp}"
-
-
-def versions() -> dict[str, str]:
-    from .. import __version__
-
-    out = {"ganzoo": __version__, "torch": torch.__version__, "python": platform.python_version()}
-    try:
-        import torch_fidelity
-
-        out["torch_fidelity"] = torch_fidelity.__version__
-    except Exception:  # evaluation extras are optional for training
-        pass
-    return out
 
 
 def git_commit() -> str | None:
@@ -81,10 +73,15 @@ def run_identity(model: Any, data: Any, seed: int, batch_size: int, ema: bool) -
 
 
 def check_resumable(run_dir: Path, identity: dict[str, Any]) -> None:
-    """Refuse to continue a run directory that holds a different run."""
+    """Refuse to continue a run directory that holds a different run.
+
+    Stored hyperparameters are read through the model's current ``Config``, so a
+    field added later (with the old behaviour as its default) is not a difference.
+    """
     existing = read_run_info(run_dir)
     if existing is None:
         return
+    existing = {**existing, "hyperparameters": _with_defaults(existing, identity)}
     different = [k for k in RESUME_KEYS if existing.get(k) != identity.get(k)]
     if different:
         details = "; ".join(
@@ -93,6 +90,20 @@ def check_resumable(run_dir: Path, identity: dict[str, Any]) -> None:
         raise GanzooError(
             f"{run_dir} holds a different run ({details}); choose another output directory"
         )
+
+
+def _with_defaults(existing: dict[str, Any], identity: dict[str, Any]) -> Any:
+    from .. import config as config_mod
+    from ..model import model_class
+
+    stored = existing.get("hyperparameters")
+    if existing.get("model") != identity.get("model") or not isinstance(stored, dict):
+        return stored
+    try:
+        cls = model_class(identity["model"])
+        return config_mod.to_dict(config_mod.from_dict(cls.Config, stored))
+    except GanzooError:  # a field removed or retyped since: a real difference
+        return stored
 
 
 def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
@@ -123,87 +134,71 @@ def new_run_info(**fields: Any) -> dict[str, Any]:
     }
 
 
-def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
-    """(step, path) of a run directory's checkpoints, oldest first."""
-    return _list_in_directory(Path(run_dir) / "checkpoints")
+class RunDirectory:
+    """What the trainer keeps on disk for one run, so the training loop does no bookkeeping.
 
+    Checkpoints are written atomically and pruned to the last K; ``progress.json``
+    holds wall time and device beside them (so checkpoints stay bitwise
+    reproducible); resuming follows ``choose_checkpoint``'s rule.
+    """
 
-@dataclass
-class LoadedRun:
-    """A model restored from a checkpoint, ready to sample or evaluate."""
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
 
-    model: Any
-    step: int
-    ema: bool
-    info: dict[str, Any]
-    spec: Any
-    dataset: str
-    run_dir: Path | None
-    checkpoint_path: Path
-    elapsed_s: float | None = None
-    device: str | None = None
+    def open(self, identity: dict[str, Any], details: dict[str, Any]) -> None:
+        """Refuse a directory holding another run; describe a new one in run.json."""
+        check_resumable(self.path, identity)
+        make_dirs(self.path)
+        if read_run_info(self.path) is None:
+            write_run_info(self.path, new_run_info(**identity, **details))
 
+    def resume(self) -> tuple[int, dict[str, Any], float] | None:
+        """(step, state, elapsed seconds) of the newest readable checkpoint, or None.
 
-def _checkpoint_of(target: Path, checkpoint: int | None) -> tuple[Path, Path | None, dict]:
-    """(checkpoint file, run directory or None, its state) for a run directory or a file."""
-    if target.is_file():
-        run_dir = target.parent.parent if target.parent.name == "checkpoints" else None
-        return target, run_dir, load_checkpoint(target)
-    if not target.is_dir():
-        raise GanzooError(f"{str(target)!r} is neither a run directory nor a checkpoint file")
-    chosen = choose_checkpoint(target / "checkpoints", checkpoint)
-    if chosen is None:
-        raise GanzooError(f"run directory {str(target)!r} has no checkpoints (train it first)")
-    return chosen.path, target, chosen.state
+        Damaged newer checkpoints are renamed ``*.pt.damaged``, so that neither a
+        later checkpoint of the same step nor pruning can destroy them; when every
+        checkpoint is damaged nothing is changed and the run is refused.
+        """
+        try:
+            chosen = choose_checkpoint(self.checkpoints)
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"{exc}; nothing was changed. To start over, move {str(self.path)!r} aside "
+                "or train into another --out"
+            ) from None
+        if chosen is None:
+            return None
+        for bad in chosen.skipped:
+            aside = bad.with_name(bad.name + ".damaged")
+            os.replace(bad, aside)
+            warn(f"kept the damaged checkpoint as {aside.name}")
+        elapsed = self._progress().get("checkpoints", {}).get(str(chosen.step), {})
+        return chosen.step, chosen.state, elapsed.get("elapsed_s", 0.0)
 
+    def save(
+        self, step: int, state: dict[str, Any], elapsed: float, device: str, keep_last: int
+    ) -> Path:
+        path = checkpoint_path(self.checkpoints, step)
+        save_checkpoint(path, state)
+        prune_checkpoints(self.checkpoints, keep_last)
+        progress = self._progress()
+        entry = {"elapsed_s": round(elapsed, 3), "device": device}
+        progress.setdefault("checkpoints", {})[str(step)] = entry
+        progress.update(step=step, **entry)
+        with atomic_write(self.path / "progress.json", "w") as fh:
+            json.dump(progress, fh, indent=2)
+        return path
 
-def load_run(
-    target: str | Path,
-    checkpoint: int | None = None,
-    device: str | torch.device = "cpu",
-    use_ema: bool | None = None,
-) -> LoadedRun:
-    """Rebuild the model of a checkpoint (EMA weights when present, unless ``use_ema=False``)."""
-    from .. import config as config_mod
-    from ..data.base import DatasetSpec
-    from ..model import model_class
-    from .ema import apply_shadow
+    def latest(self) -> Path | None:
+        found = list_checkpoints(self.checkpoints)
+        return found[-1][1] if found else None
 
-    path, run_dir, state = _checkpoint_of(Path(target), checkpoint)
-    info = state.get("run") or {}
-    try:
-        cls = model_class(info["model"])
-        spec = DatasetSpec(**{**info["spec"], "value_range": tuple(info["spec"]["value_range"])})
-        cfg = config_mod.from_dict(cls.Config, info["hyperparameters"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} is damaged (its run information is incomplete: "
-            f"{type(exc).__name__} {exc})"
-        ) from None
-    model = cls(cfg, spec)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} does not fit model {info['model']!r}: "
-            f"{str(exc).splitlines()[0]}"
-        ) from None
-    ema_state = state.get("ema")
-    if use_ema and ema_state is None:
-        raise GanzooError(f"checkpoint {str(path)!r} has no EMA weights (trained without --ema)")
-    ema = ema_state is not None and use_ema is not False
-    if ema:
-        apply_shadow(model, ema_state["shadow"])
-    model.to(device).eval()
-    return LoadedRun(
-        model=model,
-        step=int(state["step"]),
-        ema=ema,
-        info=info,
-        spec=spec,
-        dataset=info.get("dataset", ""),
-        run_dir=run_dir,
-        checkpoint_path=path,
-        elapsed_s=state.get("elapsed_s"),
-        device=state.get("device"),
-    )
+    def grid(self, step: int) -> Path:
+        return self.path / "samples" / f"step-{step:08d}.png"
+
+    def _progress(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / "progress.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}

@@ -3,66 +3,34 @@
 The model says *what* to optimise (phases and their losses); the trainer does
 everything else: device placement, autocast and gradient scaling, gradient
 clipping, the non-finite-loss guard, EMA, seeding, logging, sample grids and
-atomic checkpoints with exact resume.
+atomic checkpoints with exact resume.  What lives on disk is ``RunDirectory``'s
+business (``run.py``), so ``fit`` reads on one screen.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..atomic import atomic_write, make_dirs
 from ..data.base import ImageData
 from ..device import resolve_device
-from ..errors import DivergenceError, GanzooError, warn
-from ..model import Model
+from ..errors import DivergenceError, GanzooError
+from ..model import Model, draw_samples
 from .batches import Batches
-from .checkpoint import (
-    CheckpointError,
-    checkpoint_path,
-    choose_checkpoint,
-    list_checkpoints,
-    prune_checkpoints,
-    save_checkpoint,
-)
 from .ema import EMA
 from .logger import Meter, RunLogger, save_grid
-from .run import check_resumable, new_run_info, read_run_info, run_identity, write_run_info
+from .options import TrainOptions
+from .run import RunDirectory, run_identity
 
 #: Seed offset of the fixed noise behind every sample grid, so grids are comparable over time.
 GRID_SEED_OFFSET = 7_919
-
-
-@dataclass
-class TrainOptions:
-    """How to train (as opposed to the model's hyperparameters, which say what)."""
-
-    steps: int = 2000
-    batch_size: int | None = None  # None: the model's default_batch_size
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = False
-    amp_dtype: str = "bfloat16"  # or "float16" (uses a gradient scaler)
-    compile: bool = False
-    ema: bool | None = None  # None: the model's ema_by_default
-    ema_decay: float = 0.999
-    ema_start: int = 0
-    grad_clip: float | None = None
-    checkpoint_every: int = 500
-    keep_last: int = 3  # 0 keeps every checkpoint (for FID-vs-steps curves)
-    sample_every: int = 500
-    num_samples: int = 64
-    log_every: int = 50
-    resume: bool = True
-    quiet: bool = False
+AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass
@@ -84,21 +52,38 @@ class Trainer:
         run_dir: str | Path | None = None,
         run_info: dict[str, Any] | None = None,
     ) -> None:
-        self.options = options or TrainOptions()
-        self.model = model
-        self.data = data
-        self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.device = resolve_device(self.options.device)
-        self.batch_size = self.options.batch_size or model.default_batch_size
-        self.step = 0
-        self.elapsed_before = 0.0
+        self.options = o = options or TrainOptions()
+        self.model, self.data = model, data
+        self.run = RunDirectory(run_dir) if run_dir is not None else None
+        self.device = resolve_device(o.device)
+        self.batch_size = o.batch_size or model.default_batch_size
+        self.step, self.elapsed_before, self.last_checkpoint = 0, 0.0, None
         self._check_options()
-
         model.to(self.device)
         model.train()
-        if self.options.compile:
+        if o.compile:
             for child in model.children():
                 child.compile()
+        self._configure(model)
+        self.autocast_dtype = AMP_DTYPES[o.amp_dtype]
+        use_scaler = o.amp and self.autocast_dtype == torch.float16
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        use_ema = model.ema_by_default if o.ema is None else o.ema
+        self.ema = EMA(model, model.ema_modules, o.ema_decay, o.ema_start) if use_ema else None
+        self.batches = Batches(data, self.batch_size, o.seed, self.device)
+        #: Stored in every checkpoint and in run.json; ``run_info`` overrides (e.g. the
+        #: dataset name as the user typed it).
+        self.run_info = {
+            **run_identity(model, data, o.seed, self.batch_size, use_ema),
+            **(run_info or {}),
+        }
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.run.path if self.run is not None else None
+
+    def _configure(self, model: Model) -> None:
+        """The model's optimizers, schedules and phases, checked against each other."""
         self.optimizers = model.configure_optimizers()
         self.schedulers = model.configure_schedulers(self.optimizers)
         unknown = sorted(set(self.schedulers) - set(self.optimizers))
@@ -111,22 +96,6 @@ class Trainer:
                     f"model {model.name!r}: phase {phase.name!r} uses optimizer "
                     f"{phase.optimizer!r}, but it only has {sorted(self.optimizers)}"
                 )
-        self.autocast_dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}[
-            self.options.amp_dtype
-        ]
-        use_scaler = self.options.amp and self.autocast_dtype == torch.float16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=use_scaler) if use_scaler else None
-        use_ema = model.ema_by_default if self.options.ema is None else self.options.ema
-        self.ema = (
-            EMA(model, model.ema_modules, self.options.ema_decay, self.options.ema_start)
-            if use_ema
-            else None
-        )
-        self.batches = Batches(data, self.batch_size, self.options.seed, self.device)
-        identity = run_identity(model, data, self.options.seed, self.batch_size, use_ema)
-        #: Stored in every checkpoint and in run.json; ``run_info`` overrides (e.g. the
-        #: dataset name as the user typed it).
-        self.run_info = {**identity, **(run_info or {})}
 
     def _check_options(self) -> None:
         o = self.options
@@ -135,11 +104,11 @@ class Trainer:
                 "--amp needs a CUDA device (mixed precision is not supported on "
                 f"{self.device.type}); drop --amp or use --device cuda"
             )
-        if o.amp_dtype not in ("bfloat16", "float16"):
+        if o.amp_dtype not in AMP_DTYPES:
             raise GanzooError(f"--amp-dtype must be bfloat16 or float16, not {o.amp_dtype!r}")
         if o.amp and o.amp_dtype == "bfloat16" and not torch.cuda.is_bf16_supported():
             raise GanzooError("this GPU does not support bfloat16; use --amp-dtype float16")
-        if self.options.ema and not self.model.ema_modules:
+        if o.ema and not self.model.ema_modules:
             raise GanzooError(
                 f"model {self.model.name!r} declares no modules to average; drop --ema"
             )
@@ -153,59 +122,22 @@ class Trainer:
     # ----------------------------------------------------------------- loop
 
     def fit(self) -> TrainResult:
-        if self.run_dir is not None:
-            check_resumable(self.run_dir, self.run_info)
-            make_dirs(self.run_dir)
-            if read_run_info(self.run_dir) is None:
-                options = {**asdict(self.options), "batch_size": self.batch_size}
-                options["device"] = str(self.device)
-                write_run_info(
-                    self.run_dir,
-                    new_run_info(
-                        **self.run_info, parameters=self.model.num_parameters(), options=options
-                    ),
-                )
-        resumed_from = self._resume() if self.run_dir and self.options.resume else None
-        if resumed_from is None:
-            torch.manual_seed(self.options.seed)
-            if self.run_dir is not None:
-                # The untrained model is the baseline every metric curve starts from.
-                self.save_samples(self.run_dir / "samples" / f"step-{0:08d}.png")
-                self._checkpoint(0.0)
+        resumed_from = self._start()
         logger = RunLogger(self.run_dir, self.options.steps, self.step, self.options.quiet)
-        if resumed_from is not None:
-            logger.message(f"resumed from step {resumed_from} ({self.run_dir})")
-        if self.step >= self.options.steps:
-            logger.message(
-                f"already trained for {self.step} steps (>= --steps {self.options.steps})"
-            )
-        meter = Meter()
-        started = time.perf_counter()
-        last_checkpoint = self._latest_checkpoint_path()
+        for line in self._banner(resumed_from):
+            logger.message(line)
+        meter, started = Meter(), time.perf_counter()
         try:
             while self.step < self.options.steps:
-                try:
-                    self._train_step(meter)
-                except DivergenceError as exc:
-                    where = last_checkpoint or "none written yet"
-                    raise DivergenceError(
-                        f"{exc}; last good checkpoint: {where} (intact)"
-                    ) from None
+                self._train_step(meter)
                 self.step += 1
-                if self.step % self.options.log_every == 0 or self.step == self.options.steps:
+                if self._due(self.options.log_every):
                     logger.log(self.step, meter.flush())
-                if self.run_dir is None:
-                    continue
-                final = self.step == self.options.steps
-                if final or self.step % self.options.sample_every == 0:
-                    self.save_samples(self.run_dir / "samples" / f"step-{self.step:08d}.png")
-                if final or self.step % self.options.checkpoint_every == 0:
-                    elapsed = self.elapsed_before + time.perf_counter() - started
-                    last_checkpoint = self._checkpoint(elapsed)
+                self._save_due(started)
         finally:
             logger.close()
         elapsed = self.elapsed_before + time.perf_counter() - started
-        return TrainResult(self.step, elapsed, last_checkpoint, resumed_from)
+        return TrainResult(self.step, elapsed, self.last_checkpoint, resumed_from)
 
     def _train_step(self, meter: Meter) -> None:
         batch = None
@@ -219,50 +151,86 @@ class Trainer:
                 value = loss.item()
                 if not math.isfinite(value):
                     raise DivergenceError(
-                        f"non-finite loss ({value}) in phase {phase.name!r} at step {self.step + 1}"
+                        f"non-finite loss ({value}) in phase {phase.name!r} at step "
+                        f"{self.step + 1}; last good checkpoint: "
+                        f"{self.last_checkpoint or 'none written yet'} (intact)"
                     )
                 optimizer.zero_grad(set_to_none=True)
-                if self.scaler is not None:
-                    self.scaler.scale(loss).backward()
-                    self._clip(optimizer, unscale=True)
-                    self.scaler.step(optimizer)
-                    self.scaler.update()
-                else:
-                    loss.backward()
-                    self._clip(optimizer, unscale=False)
-                    optimizer.step()
+                self.scaler.scale(loss).backward()
+                if self.options.grad_clip is not None:
+                    self.scaler.unscale_(optimizer)
+                    params = [p for group in optimizer.param_groups for p in group["params"]]
+                    torch.nn.utils.clip_grad_norm_(params, self.options.grad_clip)
+                self.scaler.step(optimizer)
+                self.scaler.update()
                 if phase.optimizer in self.schedulers:
                     self.schedulers[phase.optimizer].step()
                 meter.add(phase.name, {"loss": value, **logs})
         if self.ema is not None:
             self.ema.update(self.model, self.step + 1)
 
-    def _clip(self, optimizer: torch.optim.Optimizer, unscale: bool) -> None:
-        if self.options.grad_clip is None:
-            return
-        if unscale:
-            self.scaler.unscale_(optimizer)
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        torch.nn.utils.clip_grad_norm_(params, self.options.grad_clip)
-
     def _autocast(self):
         if not self.options.amp:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
 
+    # ------------------------------------------------------ the run directory
+
+    def _start(self) -> int | None:
+        """Open the run directory and resume from it, or seed and checkpoint the untrained model."""
+        if self.run is not None:
+            options = {**self.options.as_dict(), "batch_size": self.batch_size}
+            details = {"parameters": self.model.num_parameters(), "options": options}
+            details["options"]["device"] = str(self.device)
+            self.run.open(self.run_info, details)
+            found = self.run.resume() if self.options.resume else None
+            if found is not None:
+                step, state, self.elapsed_before = found
+                self.load_state_dict(state)
+                self.last_checkpoint = self.run.latest()
+                return step
+        torch.manual_seed(self.options.seed)
+        if self.run is not None:  # the untrained model: the baseline of every metric curve
+            self.save_samples(self.run.grid(0))
+            self._checkpoint(0.0)
+        return None
+
+    def _banner(self, resumed_from: int | None) -> list[str]:
+        where = f" -> {self.run_dir}" if self.run_dir is not None else ""
+        lines = [
+            f"training {self.model.name} ({self.model.num_parameters():,} parameters) on "
+            f"{self.run_info['dataset']} [{len(self.data)} images] for {self.options.steps} "
+            f"steps, batch {self.batch_size}, device {self.device}{where}"
+        ]
+        if resumed_from is not None:
+            lines.append(f"resumed from step {resumed_from}")
+        if self.step >= self.options.steps:
+            lines.append(f"already trained for {self.step} steps (>= --steps {self.options.steps})")
+        return lines
+
+    def _due(self, every: int) -> bool:
+        return self.step % every == 0 or self.step == self.options.steps
+
+    def _save_due(self, started: float) -> None:
+        if self.run is None:
+            return
+        if self._due(self.options.sample_every):
+            self.save_samples(self.run.grid(self.step))
+        if self._due(self.options.checkpoint_every):
+            self._checkpoint(self.elapsed_before + time.perf_counter() - started)
+
+    def _checkpoint(self, elapsed: float) -> None:
+        self.last_checkpoint = self.run.save(
+            self.step, self.state_dict(), elapsed, str(self.device), self.options.keep_last
+        )
+
     # ---------------------------------------------------------- sampling
 
-    @torch.no_grad()
     def sample(self, n: int, seed: int) -> torch.Tensor:
         """``n`` images from a fixed seed, with EMA weights when enabled; leaves all RNG untouched."""
         devices = [self.device] if self.device.type == "cuda" else []
-        was_training = self.model.training
         with torch.random.fork_rng(devices=devices), self._ema_applied():
-            self.model.eval()
-            generator = torch.Generator().manual_seed(seed)
-            images = self.model.sample(n, generator=generator)
-        self.model.train(was_training)
-        return images
+            return draw_samples(self.model, n, torch.Generator().manual_seed(seed))
 
     def save_samples(self, path: Path) -> None:
         images = self.sample(self.options.num_samples, self.options.seed + GRID_SEED_OFFSET)
@@ -282,7 +250,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "rng": rng,
             "data": self.batches.state_dict(),
@@ -295,7 +263,7 @@ class Trainer:
             opt.load_state_dict(state["optimizers"][name])
         for name, scheduler in self.schedulers.items():
             scheduler.load_state_dict(state["schedulers"][name])
-        if self.scaler is not None and state.get("scaler"):
+        if self.scaler.is_enabled() and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         if self.ema is not None:
             if state.get("ema") is None:
@@ -306,67 +274,3 @@ class Trainer:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
         self.batches.load_state_dict(state["data"])
         self.step = int(state["step"])
-
-    def _checkpoint(self, elapsed: float) -> Path:
-        directory = self.run_dir / "checkpoints"
-        path = checkpoint_path(directory, self.step)
-        save_checkpoint(path, self.state_dict())
-        prune_checkpoints(directory, self.options.keep_last)
-        self._write_progress(elapsed)
-        return path
-
-    def _write_progress(self, elapsed: float) -> None:
-        """Wall time and device live beside the checkpoints, so checkpoints stay bitwise reproducible."""
-        path = self.run_dir / "progress.json"
-        progress = _read_json(path)
-        progress.setdefault("checkpoints", {})[str(self.step)] = {
-            "elapsed_s": round(elapsed, 3),
-            "device": str(self.device),
-        }
-        progress.update(step=self.step, elapsed_s=round(elapsed, 3), device=str(self.device))
-        with atomic_write(path, "w") as fh:
-            json.dump(progress, fh, indent=2)
-
-    def _latest_checkpoint_path(self) -> Path | None:
-        if self.run_dir is None:
-            return None
-        found = list_checkpoints(self.run_dir / "checkpoints")
-        return found[-1][1] if found else None
-
-    def _resume(self) -> int | None:
-        """Continue from the newest readable checkpoint (``choose_checkpoint``'s rule).
-
-        Damaged newer checkpoints are renamed ``*.pt.damaged``, so that neither a
-        later checkpoint of the same step nor pruning can destroy them; when every
-        checkpoint is damaged nothing is changed and the run is refused.
-        """
-        directory = self.run_dir / "checkpoints"
-        try:
-            chosen = choose_checkpoint(directory)
-        except CheckpointError as exc:
-            raise CheckpointError(
-                f"{exc}; nothing was changed. To start over, move {str(self.run_dir)!r} aside "
-                "or train into another --out"
-            ) from None
-        if chosen is None:
-            return None
-        for bad in chosen.skipped:
-            aside = bad.with_name(bad.name + ".damaged")
-            os.replace(bad, aside)
-            warn(f"kept the damaged checkpoint as {aside.name}")
-        self.load_state_dict(chosen.state)
-        progress = _read_json(self.run_dir / "progress.json")
-        checkpoints = progress.get("checkpoints", {})
-        self.elapsed_before = checkpoints.get(str(chosen.step), {}).get("elapsed_s", 0.0)
-        return chosen.step
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-
-
-def options_dict(options: TrainOptions) -> dict[str, Any]:
-    return asdict(options)

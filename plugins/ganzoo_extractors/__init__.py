@@ -21,8 +21,9 @@ def register_feature_extractors(register: Callable[..., None]) -> None:
         FeatureExtractorInfo(
             extractor_class="torch_fidelity.feature_extractor_inceptionv3:FeatureExtractorInceptionV3",
             layers={"isc": "logits_unbiased", "fid": "2048", "kid": "2048", "prc": "2048"},
-            resolve_weights="ganzoo.eval.inception:resolve_weights",
+            resolve_weights="ganzoo_extractors.inception:resolve_weights",
             resize="bilinear (TensorFlow 1.x compatible) to 3x299x299",
+            default_otherwise=True,
             description="InceptionV3 (TF 2015-12-05 graph) as in torch-fidelity: the standard for "
             "published FID/IS; ~0.2 s/image on CPU.",
         ),
@@ -36,6 +37,7 @@ def register_feature_extractors(register: Callable[..., None]) -> None:
             weights_sha256=LENET_SHA256,
             resize="gray (channel mean), bilinear antialiased to 1x28x28",
             revision=2,  # features divided by 8 (KID precision)
+            default_for_shapes=((1, 28, 28),),
             description="Small CNN trained on mnist5k (scripts/train_lenet_mnist.py): fast default "
             "for 28x28 grayscale; 128-d penultimate features, 10 logits for IS.",
         ),

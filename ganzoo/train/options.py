@@ -1,0 +1,42 @@
+"""``TrainOptions``: how to train, defined once for ``ganzoo.Trainer`` and ``ganzoo train``.
+
+A model's hyperparameters say *what* is trained; these say *how*.  Each field
+is also a ``ganzoo train`` option (``ganzoo.commands.options``), with the same
+default and help.  This module imports no torch, so ``ganzoo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from ..config import option
+
+
+@dataclass
+class TrainOptions:
+    """How to train (as opposed to the model's hyperparameters, which say what)."""
+
+    steps: int = option(2000, "Training steps (total, across resumes).", min=0)
+    batch_size: int | None = option(None, "Batch size (default: the model's own).", min=1)
+    seed: int = option(0, "Seed of the initial weights, the data order and the sample grids.")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N.")
+    amp: bool = option(False, "Mixed precision on CUDA.")
+    amp_dtype: Literal["bfloat16", "float16"] = option(
+        "bfloat16", "Autocast dtype; float16 adds a gradient scaler."
+    )
+    compile: bool = option(False, "torch.compile the model's networks.")
+    ema: bool | None = option(None, "EMA of the generator (default: the model's choice).")
+    ema_decay: float = option(0.999, "EMA decay per step.")
+    ema_start: int = option(0, "Step before which the EMA copies the weights.", min=0)
+    grad_clip: float | None = option(None, "Clip each optimizer's gradient norm to this value.")
+    checkpoint_every: int = option(500, "Steps between checkpoints.", min=1)
+    keep_last: int = option(3, "Checkpoints to keep (0: all).", flag="--keep", min=0)
+    sample_every: int = option(500, "Steps between sample grids.", min=1)
+    num_samples: int = option(64, "Images per sample grid.", cli=False)
+    log_every: int = option(50, "Steps between logged losses.", min=1)
+    resume: bool = option(True, "Continue from the run directory's checkpoints.", cli=False)
+    quiet: bool = option(False, "No progress output.", short="-q")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

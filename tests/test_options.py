@@ -1,0 +1,84 @@
+"""One definition per option set: the library's dataclasses and the CLI's options agree.
+
+``TrainOptions`` feeds ``ganzoo train``; ``EvalRequest`` feeds ``ganzoo eval`` and
+``ganzoo eval leaderboard``.  Every option derived from a field must carry that
+field's default, and every field meant for the command line must be there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import ganzoo
+from ganzoo.cli import cli
+from ganzoo.commands.eval import score_cmd
+from ganzoo.commands.leaderboard import eval_leaderboard_cmd
+from ganzoo.commands.train import train_cmd
+from ganzoo.eval.request import EvalRequest
+from ganzoo.train.options import TrainOptions
+
+COMMANDS = [
+    (train_cmd, TrainOptions, set()),
+    (score_cmd, EvalRequest, set()),
+    (eval_leaderboard_cmd, EvalRequest, {"ema"}),
+]
+
+
+@pytest.mark.parametrize("command, cls, excluded", COMMANDS, ids=lambda c: getattr(c, "name", ""))
+def test_every_cli_default_is_the_dataclass_default(command, cls, excluded):
+    params = {p.name: p for p in command.params if isinstance(p, click.Option)}
+    fields = [f for f in dataclasses.fields(cls) if f.metadata.get("cli", True)]
+    assert fields, "nothing to compare"
+    for field in fields:
+        if field.name in excluded:
+            assert field.name not in params
+            continue
+        assert field.name in params, f"{command.name} lacks --{field.name.replace('_', '-')}"
+        assert params[field.name].default == field.default, field.name
+        assert params[field.name].help == field.metadata["help"], field.name
+
+
+def test_fields_kept_off_the_command_line_are_absent():
+    params = {p.name for p in train_cmd.params}
+    assert "resume" not in params and "num_samples" not in params
+
+
+def test_the_library_and_the_cli_default_to_the_same_protocol(tmp_path):
+    """`ganzoo eval X` and `ganzoo.evaluate(X)` record the same protocol, field for field."""
+    images = ganzoo.load_dataset("mnist5k", "test").images[:60]
+    path = tmp_path / "samples.npz"
+    import numpy as np
+
+    np.savez(path, images=images.numpy())
+    from_cli = CliRunner().invoke(cli, ["eval", str(path), "--metrics", "fid", "--json"])
+    assert from_cli.exit_code == 0, from_cli.output
+    from_library = ganzoo.evaluate(path, metrics="fid")
+    cli_protocol = json.loads(from_cli.stdout)["protocol"]
+    assert cli_protocol == json.loads(json.dumps(from_library.protocol))
+
+
+def test_build_model_refuses_misspelt_hyperparameters():
+    spec = ganzoo.DatasetSpec(1, 28, 28)
+    with pytest.raises(ganzoo.ConfigError, match="unknown hyperparameter 'n_layer'.*n_layers"):
+        ganzoo.build_model("transformer", spec, n_layer=1)
+    model = ganzoo.build_model("transformer", spec, {"n_layers": 1}, n_heads=2)
+    assert (model.config.n_layers, model.config.n_heads) == (1, 2)
+
+
+def test_a_run_made_before_a_hyperparameter_existed_still_resumes(tmp_path):
+    """A new Config field whose default keeps the old behaviour is not 'a different run'."""
+    out = tmp_path / "run"
+    common = ["train", "--model", "gan", "--batch-size", "16", "--out", str(out), "-q"]
+    assert CliRunner().invoke(cli, [*common, "--steps", "2"]).exit_code == 0
+    info = json.loads((out / "run.json").read_text())
+    del info["hyperparameters"]["loss"]  # as written by a ganzoo without the field
+    (out / "run.json").write_text(json.dumps(info))
+    again = CliRunner().invoke(cli, [*common, "--steps", "4"])
+    assert again.exit_code == 0, again.output
+    different = CliRunner().invoke(cli, [*common, "--steps", "6", "--set", "loss=hinge"])
+    assert different.exit_code == 1 and "holds a different run" in different.stderr
