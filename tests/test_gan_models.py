@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
+import typing
 
 import pytest
 import torch
@@ -25,11 +27,6 @@ SMALL = {
     "dcgan": {"width": 8},
     "wgan-gp": {"width": 8},
 }
-
-
-def build(name: str, spec: DatasetSpec, **overrides) -> ganzoo.Model:
-    cls = ganzoo.model_class(name)
-    return cls(from_dict(cls.Config, {**SMALL[name], **overrides}), spec)
 
 
 def fake_batch(spec: DatasetSpec, n: int = 6) -> Batch:
@@ -74,7 +71,7 @@ def test_defaults_follow_the_papers():
     assert (wgan.n_critic, wgan.gp_weight) == (5, 10.0)
 
 
-def test_reference_gan_is_the_design_document_network():
+def test_reference_gan_is_the_mnist_mlp_baseline():
     model = ganzoo.model_class("gan")(ganzoo.model_class("gan").Config(), SPECS["mnist"])
     g = [m for m in model.G.modules() if not isinstance(m, nn.Sequential)][1:]
     d = [m for m in model.D.modules() if not isinstance(m, nn.Sequential)][1:]
@@ -91,7 +88,7 @@ def test_reference_gan_is_the_design_document_network():
 
 
 def test_reference_gan_losses_are_bce_on_sigmoid_outputs():
-    model = build("gan", SPECS["digits"])
+    model = ganzoo.build_model("gan", SPECS["digits"], SMALL["gan"])
     batch = fake_batch(SPECS["digits"])
     d_phase, g_phase = model.phases()
     torch.manual_seed(3)
@@ -114,7 +111,7 @@ def test_reference_gan_losses_are_bce_on_sigmoid_outputs():
 @pytest.mark.parametrize("name", MODELS)
 def test_sample_shape_range_and_determinism(name, spec_name):
     spec = SPECS[spec_name]
-    model = build(name, spec)
+    model = ganzoo.build_model(name, spec, SMALL[name])
     model.train()
     images = model.sample(5, generator=torch.Generator().manual_seed(1))
     assert images.shape == (5, spec.channels, spec.height, spec.width)
@@ -131,7 +128,7 @@ def test_sample_shape_range_and_determinism(name, spec_name):
 @pytest.mark.parametrize("name", MODELS)
 def test_samples_respect_another_value_range(name):
     spec = DatasetSpec(1, 8, 8, value_range=(0.0, 1.0))
-    model = build(name, spec)
+    model = ganzoo.build_model(name, spec, SMALL[name])
     images = model.sample(16)
     assert images.min() >= 0.0 and images.max() <= 1.0
     assert 0.2 < images.mean() < 0.8  # tanh's centre maps to the range's centre
@@ -145,7 +142,7 @@ def _grads(module: nn.Module) -> list[torch.Tensor | None]:
 @pytest.mark.parametrize("name", MODELS)
 def test_each_phase_updates_only_its_own_network(name, spec_name):
     spec = SPECS[spec_name]
-    model = build(name, spec)
+    model = ganzoo.build_model(name, spec, SMALL[name])
     model.train()
     optimizers = model.configure_optimizers()
     assert set(optimizers) == {"D", "G"}
@@ -180,7 +177,7 @@ def test_each_phase_updates_only_its_own_network(name, spec_name):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_losses_run_under_cpu_autocast(name):
-    model = build(name, SPECS["digits"])
+    model = ganzoo.build_model(name, SPECS["digits"], SMALL[name])
     batch = fake_batch(SPECS["digits"])
     for phase in model.phases():
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -210,7 +207,7 @@ def _loss_at(model: ganzoo.Model, x: torch.Tensor, phase_name: str, seed: int = 
 @pytest.mark.parametrize("name", MODELS)
 def test_a_few_steps_on_mnist_lower_each_players_loss(name, mnist_slice):
     torch.manual_seed(0)
-    model = build(name, SPECS["mnist"])
+    model = ganzoo.build_model(name, SPECS["mnist"], SMALL[name])
     model.train()
     before = _loss_at(model, mnist_slice, "D")
     _train(model, mnist_slice, "D", steps=4)
@@ -246,14 +243,14 @@ def test_unsupported_shapes_raise_spec_error(name, shape, words):
 def test_conv_models_cover_other_power_of_two_multiples(shape):
     spec = DatasetSpec(*shape)
     for name in ("dcgan", "wgan-gp"):
-        model = build(name, spec)
+        model = ganzoo.build_model(name, spec, SMALL[name])
         assert model.sample(2).shape == (2, *shape)
         assert model.D(fake_batch(spec, 2).x).shape == (2,)
 
 
 def test_mlp_gan_accepts_any_shape():
     spec = DatasetSpec(2, 5, 7)
-    model = build("gan", spec)
+    model = ganzoo.build_model("gan", spec, SMALL["gan"])
     assert model.sample(3).shape == (3, 2, 5, 7)
 
 
@@ -299,13 +296,13 @@ def test_gradient_penalty_of_a_one_lipschitz_linear_critic_is_zero():
 
 
 def test_wgan_critic_loss_is_the_wasserstein_estimate_plus_weighted_penalty():
-    model = build("wgan-gp", SPECS["digits"], gp_weight=3.0)
+    model = ganzoo.build_model("wgan-gp", SPECS["digits"], SMALL["wgan-gp"], gp_weight=3.0)
     loss, logs = model.phases()[0].loss(fake_batch(SPECS["digits"]))
     assert logs["gp"] > 0
     torch.testing.assert_close(loss, -logs["wasserstein"] + 3.0 * logs["gp"])
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.D.modules())
     assert any(isinstance(m, nn.GroupNorm) for m in model.D.modules())
-    bare = build("wgan-gp", SPECS["digits"], critic_norm="none")
+    bare = ganzoo.build_model("wgan-gp", SPECS["digits"], SMALL["wgan-gp"], critic_norm="none")
     assert not any(isinstance(m, nn.GroupNorm) for m in bare.D.modules())
 
 
@@ -329,3 +326,107 @@ def test_hyperparameters_parse_from_set_strings():
     assert config.betas == (0.1, 0.95) and config.width == 16
     model = ganzoo.model_class("wgan-gp")(config, SPECS["digits"])
     assert model.configure_optimizers()["G"].param_groups[0]["betas"] == (0.1, 0.95)
+
+
+LOSSES = ("bce", "wasserstein", "hinge")
+
+
+def test_default_losses_are_the_ones_each_model_always_used():
+    assert [ganzoo.model_class(n).Config().loss for n in MODELS] == ["bce", "bce", "wasserstein"]
+    from ganzoo_gan.losses import CRITERIA, LossName
+
+    assert typing.get_args(LossName) == tuple(CRITERIA) == LOSSES
+    # Only the reference's BCE needs probabilities; other criteria need a raw score.
+    assert isinstance(
+        list(ganzoo.build_model("gan", SPECS["digits"], SMALL["gan"]).D.modules())[-1], nn.Sigmoid
+    )
+    bare = ganzoo.build_model("gan", SPECS["digits"], SMALL["gan"], loss="hinge")
+    assert not any(isinstance(m, nn.Sigmoid) for m in bare.D.modules())
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("name", MODELS)
+def test_each_loss_trains_a_few_steps_on_mnist(name, loss, mnist_slice):
+    torch.manual_seed(0)
+    model = ganzoo.build_model(name, SPECS["mnist"], SMALL[name], loss=loss)
+    model.train()
+    for player in ("D", "G"):
+        before = _loss_at(model, mnist_slice, player)
+        _train(model, mnist_slice, player, steps=4)
+        after = _loss_at(model, mnist_slice, player)
+        assert after < before - 1e-3, f"{player} loss {before:.4f} -> {after:.4f}"
+    _, logs = model.phases()[0].loss(Batch(mnist_slice))
+    assert ("gp" in logs) == (name == "wgan-gp")  # the penalty stays WGAN-GP's
+
+
+def test_loss_choices_match_hand_computations():
+    from ganzoo_gan.losses import criterion
+
+    real, fake = torch.tensor([2.0, -0.5, 0.25]), torch.tensor([-1.5, 0.5, 3.0])
+    hinge = criterion("hinge")
+    d, logs = hinge.discriminator(hinge.score(real), hinge.score(fake))
+    expected = (0.0 + 1.5 + 0.75) / 3 + (0.0 + 1.5 + 4.0) / 3
+    assert d.item() == pytest.approx(expected)
+    assert hinge.generator(hinge.score(fake)).item() == pytest.approx(-2.0 / 3)
+    assert logs["d_real"].item() == pytest.approx(1.75 / 3)
+    wasserstein = criterion("wasserstein")
+    d, logs = wasserstein.discriminator(wasserstein.score(real), wasserstein.score(fake))
+    assert d.item() == pytest.approx(2.0 / 3 - 1.75 / 3)
+    assert logs["wasserstein"].item() == pytest.approx(-d.item())
+    assert wasserstein.generator(wasserstein.score(fake)).item() == pytest.approx(-2.0 / 3)
+    bce = criterion("bce")
+    d, logs = bce.discriminator(real, fake)
+    log_sig = torch.nn.functional.logsigmoid
+    torch.testing.assert_close(d, -log_sig(real).mean() - log_sig(-fake).mean())
+    torch.testing.assert_close(bce.generator(fake), -log_sig(fake).mean())
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_an_unknown_loss_is_a_config_error(name):
+    cls = ganzoo.model_class(name)
+    with pytest.raises(ganzoo.ConfigError, match="'loss'.*one of bce, wasserstein, hinge") as info:
+        from_dict(cls.Config, {"loss": "lsgan"})
+    assert "\n" not in str(info.value)
+    # A config made without from_dict is refused when the model is built.
+    with pytest.raises(ganzoo.ConfigError, match="unknown GAN loss 'lsgan'"):
+        cls(dataclasses.replace(cls.Config(), loss="lsgan"), SPECS["digits"])
+
+
+def test_a_gan_subclass_missing_a_piece_fails_before_training():
+    from ganzoo_gan.base import ConvGANModel, GANModel
+
+    @dataclasses.dataclass
+    class NoLatent:
+        loss: str = "bce"
+        betas: tuple[float, float] = (0.5, 0.999)
+
+    with pytest.raises(TypeError, match="Config lacks latent_dim"):
+
+        class Broken(GANModel):
+            name = "broken"
+            Config = NoLatent
+
+    @dataclasses.dataclass
+    class ConvConfig:
+        latent_dim: int = 8
+        loss: str = "bce"
+        betas: tuple[float, float] = (0.5, 0.999)
+
+    with pytest.raises(TypeError, match="lacks width, lr_g, lr_d"):
+
+        class NoWidth(ConvGANModel):
+            name = "no-width"
+            Config = ConvConfig
+
+    class NoDiscriminator(GANModel):
+        name = "no-d"
+        Config = ConvConfig
+
+        def build_generator(self) -> nn.Module:
+            return nn.Linear(8, 64)
+
+        def learning_rates(self) -> tuple[float, float]:
+            return 1e-3, 1e-3
+
+    with pytest.raises(TypeError, match="abstract.*build_discriminator"):
+        NoDiscriminator(ConvConfig(), SPECS["digits"])

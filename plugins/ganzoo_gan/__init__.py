@@ -1,4 +1,4 @@
-"""The GAN family: the design document's MLP GAN, DCGAN and WGAN-GP.
+"""The GAN family: the reference MLP GAN for MNIST, DCGAN and WGAN-GP.
 
 Torch is imported only when the hook runs, so importing the plugin (which
 ``ganzoo --help`` does through the entry point) stays cheap.

@@ -2,21 +2,18 @@
 
 The critic has no batch norm (the penalty is per sample, batch norm would mix
 samples); layer norm is the paper's suggested replacement.  The generator is
-DCGAN's.
+DCGAN's.  The penalty belongs to this model, whichever ``loss`` is chosen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 
-from ganzoo import Batch, DatasetSpec
-
-from .base import GANModel, check_betas, check_positive
-from .nets import ConvDiscriminator, ConvGenerator, conv_plan
+from .base import ConvGANModel, Penalty, check_betas, check_positive
+from .losses import LossName
 
 CRITIC_NORMS = ("layer", "none")
 
@@ -32,6 +29,8 @@ class WGANGPConfig:
     n_critic: int = 5
     gp_weight: float = 10.0
     critic_norm: str = "layer"
+    #: Adversarial criterion; the gradient penalty is added to any of them.
+    loss: LossName = "wasserstein"
 
     def validate(self) -> None:
         check_positive(self, "latent_dim", "width", "lr_g", "lr_d", "n_critic")
@@ -62,50 +61,21 @@ def gradient_penalty(
         return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
-class WGANGP(GANModel):
+class WGANGP(ConvGANModel):
     name = "wgan-gp"
     description = (
-        "WGAN-GP: DCGAN generator, layer-norm critic with gradient penalty, 5 critic steps."
+        "WGAN-GP: DCGAN generator, layer-norm critic with gradient penalty, n_critic critic steps per G step."
     )
     Config = WGANGPConfig
-    default_batch_size = 64
+    zoo_steps = 800
 
-    @classmethod
-    def check_spec(cls, spec: DatasetSpec) -> None:
-        conv_plan(spec, cls.name)
-
-    def build(self) -> None:
-        plan = conv_plan(self.spec, self.name)
-        c = self.config
-        self.G = ConvGenerator(c.latent_dim, c.width, self.spec, plan)
-        self.D = ConvDiscriminator(c.width, self.spec, plan, norm=c.critic_norm)
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        c = self.config
-        betas = tuple(c.betas)
-        return {
-            "G": torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=betas),
-            "D": torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=betas),
-        }
+    def discriminator_norm(self) -> str:
+        return self.config.critic_norm
 
     @property
     def d_repeat(self) -> int:  # n_critic
         return self.config.n_critic
 
-    def d_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
-        x = batch.x
-        with torch.no_grad():  # no gradient may reach G from the critic's update
-            fake = self.G(self.latents(batch.size, x.device)).detach()
-        critic_real = self.D(x).float().mean()
-        critic_fake = self.D(fake).float().mean()
-        alpha = torch.rand(batch.size, device=x.device)
-        gp = gradient_penalty(self.D, x, fake, alpha)
-        loss = critic_fake - critic_real + self.config.gp_weight * gp
-        return loss, {
-            "wasserstein": (critic_real - critic_fake).detach(),
-            "gp": gp.detach(),
-        }
-
-    def g_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
-        loss = -self.D(self.G(self.latents(batch.size, batch.x.device))).float().mean()
-        return loss, {}
+    def d_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> Penalty:
+        alpha = torch.rand(real.shape[0], device=real.device)
+        return Penalty("gp", self.config.gp_weight, gradient_penalty(self.D, real, fake, alpha))
