@@ -8,6 +8,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -18,11 +23,13 @@ from ganzoo.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 
-BUILTINS = {
-    ep.name
-    for ep in importlib.metadata.entry_points(group="ganzoo")
-    if ep.dist is not None and ep.dist.name == "ganzoo"
-}
+# What pyproject.toml declares, not what happens to be installed: a stale or broken
+# install then fails these tests instead of making their loops run over nothing.
+with (REPO / "pyproject.toml").open("rb") as _fh:
+    DECLARED = tomllib.load(_fh)["project"]["entry-points"]["ganzoo"]
+BUILTINS = set(DECLARED)
+#: The model families the README promises; each must be registered by a built-in plugin.
+FIRST_PARTY_MODELS = {"gan", "dcgan", "wgan-gp", "vae", "transformer"}
 
 PROBE = """
 import json, sys
@@ -64,6 +71,16 @@ def test_help_and_version_do_not_import_torch():
     assert {name: err for name, err in result["plugins"].items() if err} == {}
     # ... and still nothing heavy came with them.
     assert result["heavy"] == []
+
+
+def test_installed_entry_points_are_the_declared_ones():
+    installed = {
+        ep.name: ep.value
+        for ep in importlib.metadata.entry_points(group="ganzoo")
+        if ep.dist is not None and ep.dist.name == "ganzoo"
+    }
+    assert BUILTINS, "pyproject.toml declares no ganzoo entry points"
+    assert installed == DECLARED, "reinstall ganzoo (pip install -e .): its metadata is stale"
 
 
 def test_plugins_json_lists_the_builtins():
@@ -153,12 +170,14 @@ def test_models_json_schema(test_model):
 
 
 def test_models_json_lists_first_party_models():
-    rows = json.loads(run("models", "--json").stdout)
+    result = run("models", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
     first_party = [row for row in rows if row["plugin"] in BUILTINS]
-    if not first_party:
-        pytest.skip("no first-party model family is registered yet")
+    names = {row["name"] for row in first_party}
+    assert not FIRST_PARTY_MODELS - names, f"not registered: {sorted(FIRST_PARTY_MODELS - names)}"
     for row in first_party:
-        assert row["family"] and row["description"]
+        assert row["family"] and row["description"] and not row["conflicts"]
         assert row["hyperparameters"], f"{row['name']} declares no hyperparameters"
 
 

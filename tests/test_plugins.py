@@ -301,8 +301,9 @@ def test_typo_of_a_first_party_model_suggests_it(monkeypatch):
     monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "ganzoo")
     plugins.reset()
     try:
-        if "dcgan" not in plugins.registry("register_models"):
-            pytest.skip("the first-party GAN plugin does not register dcgan (yet)")
+        entry = plugins.registry("register_models").get("dcgan")
+        assert entry is not None, "the first-party GAN plugin does not register dcgan"
+        assert entry.plugin == "gan" and not entry.conflicts
         with pytest.raises(PluginError, match="Did you mean: .*dcgan"):
             ganzoo.model_class("dcgn")
     finally:
