@@ -32,8 +32,9 @@ def option(default: Any, help: str, **cli: Any) -> Any:
 
     ``cli`` tunes the option ``ganzoo.commands.options.options_from`` derives:
     ``flag`` (the option's name, default ``--field-name``), ``aliases``,
-    ``short``, ``min`` (a lower bound), ``choices``; ``cli=False`` keeps the
-    field out of the command line.
+    ``short``, ``min`` (a lower bound; ``min_open=True`` excludes it), ``choices``,
+    ``directory=True`` (a folder path); ``cli=False`` keeps the field out of the
+    command line.
     """
     return dataclasses.field(default=default, metadata={"help": help, **cli})
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import leaderboard
+from .config import option
 from .errors import GanzooError, Terminated, interruption
 
 #: A model that declares no ``zoo_steps`` trains for as many steps as fit in this (measured).
@@ -29,23 +29,44 @@ CHECKPOINTS = 4
 
 @dataclass
 class ZooOptions:
-    models: list[str] | None = None
-    out_runs: Path = Path("runs/zoo")
-    leaderboards: Path = Path("leaderboards")
-    steps: int | None = None  # same count for every model
-    scale: float = 1.0  # multiplies the default table
-    minutes: float | None = None  # total training time, split evenly (measured, not reproducible)
-    dataset: str = "mnist5k"
-    extractor: str | None = None  # None: the default for the dataset's image shape
-    num_samples: int | None = None
-    device: str = "cpu"
-    seed: int = 0
-    quiet: bool = False
+    """What ``ganzoo zoo`` trains and scores; its options come from these fields."""
+
+    models: str | None = option(
+        None, "Comma-separated model names (default: every registered model)."
+    )
+    steps: int | None = option(None, "Same step count for every model.", min=1)
+    scale: float = option(
+        1.0,
+        "Multiply each model's own step budget (e.g. 4 for a longer run).",
+        min=0,
+        min_open=True,
+    )
+    minutes: float | None = option(
+        None,
+        "Total training minutes, split evenly (steps measured by a probe; not reproducible).",
+        min=0,
+        min_open=True,
+    )
+    out_runs: str = option("runs/zoo", "Where the runs go (one folder per model).", directory=True)
+    leaderboards: str = option("leaderboards", "Where the leaderboard files go.", directory=True)
+    dataset: str = option("mnist5k", "Training and reference dataset.", cli=False)
+    extractor: str | None = option(
+        None, "Feature extractor (default: the one for the dataset's shape).", cli=False
+    )
+    num_samples: int | None = option(
+        None, "Generated images per evaluation (default: as many as real test images, 500)."
+    )
+    device: str = option("cpu", "cpu, cuda or auto.")
+    seed: int = option(0, "Seed of every run.")
+    quiet: bool = option(False, "No training progress bars.", short="-q")
+
+    def model_list(self) -> list[str] | None:
+        return [m.strip() for m in self.models.split(",") if m.strip()] if self.models else None
 
 
 @dataclass
 class ZooReport:
-    board: leaderboard.Board | None
+    board: Any  # the leaderboard.Board, or None
     failures: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -120,12 +141,13 @@ def train_one(
 
 
 def run_zoo(opts: ZooOptions, echo: Callable[[str], None] = print) -> ZooReport:
+    from . import leaderboard
     from .data.registry import load_dataset
     from .eval.extractors import default_extractor
     from .eval.request import EvalRequest
 
     started = time.perf_counter()
-    names = zoo_models(opts.models)
+    names = zoo_models(opts.model_list())
     if not names:
         raise GanzooError("no models are registered; is GANZOO_LOAD_PLUGINS set?")
     data = load_dataset(opts.dataset, "train")
@@ -159,7 +181,7 @@ def _one_model(
     from .leaderboard.refresh import score_and_rebuild
     from .model import model_class
 
-    run_dir = opts.out_runs / name
+    run_dir = Path(opts.out_runs) / name
     steps = steps_for(name, model_class(name), data, opts, n_models, echo)
     train_one(name, run_dir, steps, opts, echo)
     indent = lambda s: echo("  " + s)  # noqa: E731

@@ -17,15 +17,17 @@ from click.testing import CliRunner
 import ganzoo
 from ganzoo.cli import cli
 from ganzoo.commands.eval import score_cmd
-from ganzoo.commands.leaderboard import eval_leaderboard_cmd
+from ganzoo.commands.leaderboard import eval_leaderboard_cmd, zoo_cmd
 from ganzoo.commands.train import train_cmd
 from ganzoo.eval.request import EvalRequest
 from ganzoo.train.options import TrainOptions
+from ganzoo.zoo import ZooOptions
 
 COMMANDS = [
     (train_cmd, TrainOptions, set()),
     (score_cmd, EvalRequest, set()),
     (eval_leaderboard_cmd, EvalRequest, {"ema"}),
+    (zoo_cmd, ZooOptions, set()),
 ]
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..eval.request import EvalRequest
+from ..zoo import ZooOptions
 from .options import options_from, pop_options
 
 if TYPE_CHECKING:
@@ -138,35 +139,24 @@ def leaderboard_cmd(dataset, extractor, sort, fmt, latest, directory) -> None:
 
 
 @click.command("zoo")
-@click.option("--models", help="Comma-separated model names (default: every registered model).")
-@click.option("--steps", type=click.IntRange(min=1), help="Same step count for every model.")
-@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Multiply the default per-model step counts (e.g. 4 for a longer run).")  # fmt: skip
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
-              help="Total training minutes, split evenly (steps measured by a probe; not reproducible).")  # fmt: skip
-@click.option("--out-runs", default="runs/zoo", show_default=True, type=click.Path(file_okay=False))
-@click.option(
-    "--leaderboards", default="leaderboards", show_default=True, type=click.Path(file_okay=False)
-)
-@click.option("--num-samples", type=int, help="Generated images per evaluation (default: 500).")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@options_from(ZooOptions)
 @click.option("--threads", type=click.IntRange(min=1),
               help="CPU threads for torch (default: torch's; on cores shared with other jobs, fewer is faster).")  # fmt: skip
-@click.option("--quiet", "-q", is_flag=True, help="No training progress bars.")
-def zoo_cmd(models, steps, scale, minutes, out_runs, leaderboards, num_samples, device, seed, threads, quiet) -> None:  # fmt: skip
+def zoo_cmd(threads, **options) -> None:
     """Train every registered model on mnist5k for a short CPU budget, score it, show the board.
 
     \b
-    Default: a fixed step count per model (gan 3000, dcgan 2000, wgan-gp 800,
-    vae 1000; other models: what fits in 2 minutes), 4 checkpoints each plus
-    step 0, every one scored with lenet-mnist.  Running it again resumes.
+    Default: each model's own fixed step budget (gan 3000, dcgan 2000, wgan-gp
+    800, vae 1000, transformer 500; a plugin model without one: what fits in 2
+    minutes), 4 checkpoints each plus step 0, every one scored with the default
+    extractor for the data (lenet-mnist).  Running it again resumes.
     """
     from ..errors import GanzooError
     from ..leaderboard.text import to_terminal
-    from ..zoo import ZooOptions, run_zoo
+    from ..zoo import run_zoo
 
-    if steps is not None and minutes is not None:
+    opts = pop_options(ZooOptions, options)
+    if opts.steps is not None and opts.minutes is not None:
         raise GanzooError("use either --steps or --minutes, not both")
     import torch
 
@@ -174,20 +164,16 @@ def zoo_cmd(models, steps, scale, minutes, out_runs, leaderboards, num_samples, 
     # cores two threads train several times slower than one, hence --threads.
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads or previous_threads)
-    opts = ZooOptions(
-        models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
-        out_runs=Path(out_runs), leaderboards=Path(leaderboards), steps=steps, scale=scale,
-        minutes=minutes, num_samples=num_samples, device=device, seed=seed, quiet=quiet,
-    )  # fmt: skip
     try:
         report = run_zoo(opts, echo=lambda s: click.echo(s, err=True))
     finally:
         torch.set_num_threads(previous_threads)
+    boards = Path(opts.leaderboards)
     if report.board is not None:
-        click.echo(to_terminal(report.board, latest_only=True, run_base=opts.leaderboards))
+        click.echo(to_terminal(report.board, latest_only=True, run_base=boards))
         click.echo(
-            f"\nall checkpoints: {opts.leaderboards / report.board.stem}.{{md,csv,html,json}}, "
-            f"curves: {opts.leaderboards / report.board.stem}-curves.png"
+            f"\nall checkpoints: {boards / report.board.stem}.{{md,csv,html,json}}, "
+            f"curves: {boards / report.board.stem}-curves.png"
         )
     click.echo(f"zoo finished in {report.seconds / 60:.1f} min", err=True)
     if report.failures:

@@ -69,8 +69,13 @@ def _unwrap(hint: Any) -> tuple[Any, bool]:
 def _click_type(base: Any, meta: typing.Mapping[str, Any]) -> click.ParamType:
     if get_origin(base) is Literal or "choices" in meta:
         return click.Choice([str(c) for c in meta.get("choices", get_args(base))])
+    open_min = meta.get("min_open", False)
     if base is int:
         return click.IntRange(min=meta["min"]) if "min" in meta else click.INT
     if base is float:
-        return click.FloatRange(min=meta["min"]) if "min" in meta else click.FLOAT
+        return (
+            click.FloatRange(min=meta["min"], min_open=open_min) if "min" in meta else click.FLOAT
+        )
+    if meta.get("directory"):
+        return click.Path(file_okay=False)
     return click.STRING
