@@ -134,7 +134,7 @@ CASES = [
     ),  # fmt: skip
     (
         "eval-weights-missing",
-        ["eval", "samples.npz", *INCEPTION, "--inception-weights", "no.pth"],
+        ["eval", "samples.npz", *INCEPTION, "--extractor-weights", "no.pth"],
         "does not exist",
     ),  # fmt: skip
     (

@@ -208,7 +208,7 @@ def test_missing_inception_weights_lists_every_way(monkeypatch, test_images):
     monkeypatch.setattr(inception_convert, "fallback_source", lambda: None)
     with pytest.raises(
         ganzoo.GanzooError,
-        match="no InceptionV3 weights found.*--inception-weights.*offline-inception",
+        match="no InceptionV3 weights found.*--extractor-weights.*offline-inception",
     ):
         ganzoo.evaluate(test_images, extractor="inception-v3-compat")
     with pytest.raises(ganzoo.GanzooError, match="does not exist"):

@@ -45,5 +45,5 @@ def test_fallback_catches_mode_collapse(tmp_path):
 
 def test_fallback_refuses_inception_score_and_says_how_to_fix():
     images = ganzoo.load_dataset("mnist5k", "test").images[:20]
-    with pytest.raises(ganzoo.GanzooError, match="classifier layer.*--inception-weights"):
+    with pytest.raises(ganzoo.GanzooError, match="classifier layer.*--extractor-weights"):
         ganzoo.evaluate(images, extractor="inception-v3-compat", metrics="is")

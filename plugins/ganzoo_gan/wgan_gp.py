@@ -63,9 +63,7 @@ def gradient_penalty(
 
 class WGANGP(ConvGANModel):
     name = "wgan-gp"
-    description = (
-        "WGAN-GP: DCGAN generator, layer-norm critic with gradient penalty, n_critic critic steps per G step."
-    )
+    description = "WGAN-GP: DCGAN generator, layer-norm critic with gradient penalty, n_critic critic steps per G step."
     Config = WGANGPConfig
     zoo_steps = 800
 
