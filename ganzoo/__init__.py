@@ -35,6 +35,8 @@ _LAZY = {
     "Trainer": "ganzoo.train.trainer",
     "TrainOptions": "ganzoo.train.options",
     "load_run": "ganzoo.train.restore",
+    "from_pretrained": "ganzoo.pretrained.load",
+    "export_run": "ganzoo.pretrained.export",
     "evaluate": "ganzoo.eval.api",
     "EvalRequest": "ganzoo.eval.request",
     "FeatureExtractorInfo": "ganzoo.eval.extractors",
@@ -83,6 +85,8 @@ if TYPE_CHECKING:  # pragma: no cover
         noise,
     )
     from .plugins import register_plugin, unregister_plugin
+    from .pretrained.export import export_run
+    from .pretrained.load import from_pretrained
     from .train.options import TrainOptions
     from .train.restore import load_run
     from .train.trainer import Trainer

@@ -9,14 +9,25 @@ from __future__ import annotations
 import signal
 import sys
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from . import __version__, plugins
-from .commands import info, leaderboard, train
+from . import __version__, plugin_commands, plugins
+from .commands import check, extractors, info, leaderboard, plugin, train
 from .commands.eval import eval_cmd
-from .errors import GanzooError, Interrupted, PluginError, Terminated, warn
+from .commands.export import export_cmd
+from .errors import (
+    GanzooError,
+    Interrupted,
+    PluginError,
+    Terminated,
+    debug_enabled,
+    print_traceback,
+    set_debug,
+    warn,
+)
 
 
 class GanzooGroup(click.Group):
@@ -24,7 +35,9 @@ class GanzooGroup(click.Group):
 
     ``GanzooError`` exits 1, a usage error 2 (click's three-line usage block is
     reduced to its message), Ctrl-C 130 and SIGTERM 143.  Python warnings are
-    printed as one ``ganzoo: warning:`` line, without the source line.
+    printed as one ``ganzoo: warning:`` line, without the source line.  With
+    ``GANZOO_DEBUG=1`` or ``--traceback`` the traceback comes first, for the
+    author of the code that raised.
     """
 
     def invoke(self, ctx: click.Context):
@@ -35,15 +48,37 @@ class GanzooGroup(click.Group):
         except Terminated:
             raise _as_click(Interrupted("terminated (SIGTERM)", signal.SIGTERM)) from None
         except GanzooError as exc:
+            if debug_enabled():
+                print_traceback(exc)
             raise _as_click(exc) from None
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        owner = plugin_commands.owner(self, name) if name else None
+        failed = plugins.failed(owner) if owner is not None else None
+        if failed is not None:  # it failed in another hook after adding its commands
+            raise PluginError(
+                f"command {name!r} is unavailable: plugin {owner!r} ({failed.origin}) failed "
+                f"{failed.stage}: {failed.error}"
+            )
+        return name, cmd, rest
+
+    def main(
+        self, args: Sequence[str] | None = None, *rest: Any, standalone_mode: bool = True, **kw: Any
+    ) -> Any:
+        args = list(sys.argv[1:] if args is None else args)
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            _apply_global_options(args)
+            return super().main(args, *rest, standalone_mode=False, **kw)
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             try:
-                code = super().main(*args, standalone_mode=False, **kwargs)
+                _apply_global_options(args)
+                code = super().main(args, *rest, standalone_mode=False, **kw)
+            except GanzooError as exc:  # before a command ran: plugin loading
+                if debug_enabled():
+                    print_traceback(exc)
+                _exit_with(" ".join(str(exc).split()), getattr(exc, "exit_code", 1))
             except click.UsageError as exc:
                 hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
                 _exit_with(f"{exc.format_message()}{hint}", exc.exit_code)
@@ -64,6 +99,19 @@ class GanzooGroup(click.Group):
 
 @click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="ganzoo")
+@click.option(
+    "--plugins-dir",
+    metavar="DIR",
+    multiple=True,
+    expose_value=False,
+    help="Also load each .py file in DIR as a plugin (as GANZOO_PLUGINS_DIR does).",
+)
+@click.option(
+    "--traceback",
+    is_flag=True,
+    expose_value=False,
+    help="Print the full traceback of errors and plugin failures (as GANZOO_DEBUG=1 does).",
+)
 def cli() -> None:
     """ganzoo: train, compare and share generative image models.
 
@@ -75,27 +123,68 @@ def cli() -> None:
     """
 
 
-for command in (
-    info.plugins_cmd,
+#: The built-in commands, in the order ``ganzoo --help`` lists them.
+BUILTIN_COMMANDS = (
+    plugin.plugins_cmd,
     info.models_cmd,
     info.datasets_cmd,
+    extractors.extractors_cmd,
     *train.COMMANDS,
     eval_cmd,
     *leaderboard.COMMANDS,
-):
+    check.check_cmd,
+    plugin.plugin_group,
+    export_cmd,
+)
+for command in BUILTIN_COMMANDS:
     cli.add_command(command)
+
+#: A plugin failure that is fatal (GANZOO_STRICT_PLUGINS) while the plugins load at import;
+#: reported by ``main``, once ``--traceback`` is known.
+_startup_error: GanzooError | None = None
 
 
 def _add_plugin_commands() -> None:
+    global _startup_error
     try:
-        plugins.load_plugins()
-        plugins.call_hook_isolated("register_commands", cli=cli)
-    except GanzooError as exc:  # strict mode: report and stop
-        click.echo(f"Error: {exc}", err=True)
-        raise SystemExit(1) from None
+        plugins.add_plugin_commands(cli)
+    except GanzooError as exc:
+        _startup_error = exc
 
 
 _add_plugin_commands()
+
+
+def _global_options(args: list[str]) -> tuple[bool, list[str]]:
+    """``--traceback`` and the ``--plugins-dir`` values among the options before the command.
+
+    They must act before click parses the command line: plugins load first, so
+    that their commands exist to be parsed.
+    """
+    traceback, dirs, i = False, [], 0
+    while i < len(args) and args[i].startswith("-"):
+        arg = args[i]
+        if arg == "--traceback":
+            traceback = True
+        elif arg == "--plugins-dir" and i + 1 < len(args):
+            dirs.append(args[i + 1])
+            i += 1
+        elif arg.startswith("--plugins-dir="):
+            dirs.append(arg.partition("=")[2])
+        i += 1
+    return traceback, dirs
+
+
+def _apply_global_options(args: list[str]) -> None:
+    traceback, dirs = _global_options(args)
+    if traceback and not debug_enabled():
+        set_debug()
+        for failed in plugins.recorded_failures() if _startup_error is None else ():
+            print(failed.traceback, end="", file=sys.stderr)  # warned at import, before we knew
+    if _startup_error is not None:
+        raise _startup_error
+    for directory in dirs:
+        plugins.load_plugins_dir(directory)
 
 
 def _as_click(exc: GanzooError) -> click.ClickException:
@@ -117,6 +206,7 @@ def _terminate(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    """The ``ganzoo`` console script; ``argv`` (without the program name) defaults to sys.argv."""
     signal.signal(signal.SIGTERM, _terminate)
-    cli(prog_name="ganzoo")
+    cli.main(args=None if argv is None else list(argv), prog_name="ganzoo")

@@ -5,13 +5,47 @@ is a bug and keeps its traceback.  Warnings are one line too, with no source
 location: they are addressed to users, not to the developer of the line.
 """
 
+import os
 import signal
 import sys
+import traceback
+
+_debug = False
 
 
 def warn(message: str) -> None:
     """One line on stderr: ``ganzoo: warning: message``."""
     print(f"ganzoo: warning: {' '.join(message.split())}", file=sys.stderr)
+
+
+def is_on(value: str | None) -> bool:
+    """An on/off environment value: anything but unset, empty, ``0``, ``false``, ``no`` is on."""
+    return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def set_debug(on: bool = True) -> None:
+    """``--traceback``: what ``GANZOO_DEBUG=1`` does, for this process."""
+    global _debug
+    _debug = on
+
+
+def debug_enabled() -> bool:
+    """Whether a plugin author asked for full tracebacks (``GANZOO_DEBUG`` or ``--traceback``).
+
+    Users get one line per error; the author of a failing plugin needs the
+    frame that raised, which the one line deliberately hides.
+    """
+    return _debug or is_on(os.environ.get("GANZOO_DEBUG"))
+
+
+def print_traceback(exc: BaseException) -> None:
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: a GanzooError's message is already for users, others keep their type."""
+    text = str(exc) if isinstance(exc, GanzooError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())
 
 
 class GanzooError(Exception):

@@ -29,3 +29,8 @@ def register_feature_extractors(register):
 @hookspec
 def register_commands(cli):
     """Add click commands or groups to the ``ganzoo`` command-line group ``cli``."""
+
+
+@hookspec
+def register_pretrained(register):
+    """Register pretrained model folders: ``register(name, folder, sha256=..., description=...)``."""

@@ -151,24 +151,82 @@ def noise(
 
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """``model`` in eval mode for the block, its previous mode restored whatever happens."""
-    was_training = model.training
+    """``model`` in eval mode for the block; every submodule's own mode restored whatever happens.
+
+    Restoring each module (not just ``model.train(was_training)``) keeps a
+    submodule its author froze in eval mode frozen.
+    """
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
         yield model
     finally:
-        model.train(was_training)
+        for module, training in modes:
+            module.training = training
 
 
 @torch.no_grad()
 def draw_samples(model: Model, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``model.sample`` in eval mode without gradients: every caller samples through here.
+    """``model.sample`` in eval mode without gradients, its output checked against the contract.
 
-    The trainer's grids, ``ganzoo sample`` and the evaluator all do, so no model
-    has to switch modes itself.
+    The trainer's grids, ``ganzoo sample`` and the evaluator all sample through
+    here, so no model has to switch modes itself, and a model that returns the
+    wrong shape, dtype, device or scale fails here in one line naming it,
+    instead of as a broken grid, a meaningless FID or a crash elsewhere.
     """
     with eval_mode(model):
-        return model.sample(n, generator=generator)
+        images = model.sample(n, generator=generator)
+    problem = sample_problem(model, n, images)
+    if problem is not None:
+        raise GanzooError(f"{_described(model)} sample({n}) returned {problem}; fix its sample()")
+    return images
+
+
+#: Samples may overshoot ``value_range`` by this fraction of its width (float rounding), not more.
+RANGE_TOLERANCE = 1e-3
+
+
+def sample_problem(model: Model, n: int, images: Any) -> str | None:
+    """What is wrong with ``images`` as ``n`` samples of ``model``, or None."""
+    spec = model.spec
+    expected = (n, spec.channels, spec.height, spec.width)
+    low, high = spec.value_range
+    wanted = f"float in spec.value_range [{low:g}, {high:g}]"
+    if not isinstance(images, torch.Tensor):
+        return f"a {type(images).__name__}, expected a tensor {_shape(expected)} {wanted}"
+    if tuple(images.shape) != expected:
+        return f"shape {_shape(images.shape)}, expected {_shape(expected)} (n x C x H x W)"
+    if not images.is_floating_point():
+        return f"dtype {str(images.dtype).removeprefix('torch.')}, expected {wanted}"
+    parameter = next(model.parameters(), None)
+    if parameter is not None and images.device != parameter.device:
+        return f"a tensor on {images.device}, expected the model's device {parameter.device}"
+    if images.numel() == 0:
+        return None
+    if not torch.isfinite(images).all():
+        return "non-finite values (NaN or inf)"
+    least, most = float(images.min()), float(images.max())
+    slack = RANGE_TOLERANCE * (high - low)
+    if least < low - slack or most > high + slack:
+        return f"values in [{least:.4g}, {most:.4g}], expected {wanted} (scale the output into it)"
+    return None
+
+
+def _shape(shape: Any) -> str:
+    return "x".join(str(int(d)) for d in shape)
+
+
+def _described(model: Model) -> str:
+    """``model 'x' (plugin 'p')``: who to tell about a broken sample."""
+    from . import plugins
+
+    name = getattr(model, "name", type(model).__name__)
+    try:
+        entry = plugins.registry("register_models").get(name)
+    except GanzooError:  # another plugin failing (strict mode) must not hide this error
+        entry = None
+    owner = f" (plugin {entry.plugin!r})" if entry is not None and entry.obj is type(model) else ""
+    return f"model {name!r}{owner}"
 
 
 def model_class(name: str) -> type[Model]:

@@ -4,14 +4,17 @@ First-party families live in ``plugins/`` and are registered through the
 ``ganzoo`` entry-point group exactly like third-party packages, so there is one
 route in and one set of rules:
 
-* Entry points are loaded lazily, once, on first use.
+* Entry points are loaded lazily, once, on first use; so are the ``.py`` files
+  of ``GANZOO_PLUGINS_DIR`` (or ``--plugins-dir``), for trying an idea before
+  packaging it.
 * ``GANZOO_LOAD_PLUGINS`` (comma-separated distribution names) restricts which
   distributions' plugins load.  Unset: all of them.  Set but empty: none, not
   even ganzoo's own (useful to debug a broken install).  The first-party
   plugins belong to the distribution ``ganzoo``.
-* A plugin that raises on import or inside a hook is reported with one warning
-  on stderr and marked failed; everything else keeps working.
-  ``GANZOO_STRICT_PLUGINS=1`` turns such a failure into an error.
+* A plugin that raises on import or inside any hook is reported with one
+  warning on stderr, marked failed, and contributes nothing: no registered
+  name of any hook, no command.  ``GANZOO_STRICT_PLUGINS=1`` turns such a
+  failure (and a hook function pluggy would never call) into an error.
 * Two plugins registering the same name never override each other silently:
   the name is marked as a conflict and using it is an error naming both.
   Nothing about a clash depends on which plugin was registered first (entry
@@ -22,71 +25,51 @@ route in and one set of rules:
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import pluggy
-
-from . import hookspecs
+from . import plugin_checks, plugin_commands
 from .errors import PluginError
+from .plugin_registry import COMMANDS_HOOK, build, clash_text, find, impls, stage
+from .plugin_state import (
+    GROUP,
+    PluginInfo,
+    Registered,
+    caution,
+    fail,
+    infos,
+    pm,
+    registries,
+    specs,
+    staged,
+)
 
-GROUP = "ganzoo"
+__all__ = [
+    "GROUP",
+    "PluginInfo",
+    "Registered",
+    "add_plugin_commands",
+    "clash_text",
+    "collect",
+    "failed",
+    "load_plugins",
+    "load_plugins_dir",
+    "lookup",
+    "plugin_infos",
+    "pm",
+    "recorded_failures",
+    "register_plugin",
+    "registry",
+    "reset",
+    "unregister_plugin",
+]
 
-
-@dataclass
-class PluginInfo:
-    """What ``ganzoo plugins`` shows about one plugin."""
-
-    name: str
-    distribution: str | None
-    version: str | None
-    hooks: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def status(self) -> str:
-        return "failed" if self.error else "loaded"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "distribution": self.distribution,
-            "version": self.version,
-            "hooks": self.hooks,
-            "status": self.status,
-            "error": self.error,
-        }
-
-
-@dataclass
-class Registered:
-    """One registered object and the plugin that registered it.
-
-    ``conflicts`` is empty, or every plugin that registered the name (sorted) when
-    it clashes: the name is then unusable, whichever plugin ``plugin`` names.
-    """
-
-    name: str
-    obj: Any
-    plugin: str
-    extra: dict[str, Any] = field(default_factory=dict)
-    conflicts: list[str] = field(default_factory=list)
-
-
-pm = pluggy.PluginManager("ganzoo")
-pm.add_hookspecs(hookspecs)
-
-_infos: dict[str, PluginInfo] = {}
+_infos = infos  # the same dict, under the name tests and tools have long read
 _loaded = False
-_registries: dict[str, dict[str, Registered]] = {}
-
-
-def _strict() -> bool:
-    return os.environ.get("GANZOO_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
 
 
 def _allowed_distributions() -> set[str] | None:
@@ -101,18 +84,27 @@ def _normalise(dist_name: str) -> str:
     return re.sub(r"[-_.]+", "-", dist_name.strip()).lower()
 
 
-def _fail(info: PluginInfo, where: str, exc: BaseException) -> None:
-    # One line, even for multi-line exception messages, so the warning stays one line.
-    info.error = " ".join(f"{type(exc).__name__}: {exc}".split())
-    source = info.distribution or "in-process"
-    message = f"plugin {info.name!r} ({source}) failed {where}: {info.error}"
-    if _strict():
-        raise PluginError(message + " (GANZOO_STRICT_PLUGINS is set)") from exc
-    print(f"ganzoo: warning: {message}", file=sys.stderr)
+def _register(obj: Any, info: PluginInfo) -> None:
+    """Register ``obj`` under ``info.name``, failing or warning for hooks that would never run."""
+    infos[info.name] = info
+    marker = f"{GROUP}_impl"
+    problem = plugin_checks.signature_problem(obj, specs(), marker)
+    if problem is not None:
+        fail(info, "to register", PluginError(problem))
+        return
+    pm.register(obj, name=info.name)
+    known = specs()
+    info.hooks = sorted(c.name for c in pm.get_hookcallers(obj) or [] if c.name in known)
+    for message in plugin_checks.hook_problems(obj, known, marker):
+        caution(info, message)
+    staged.clear()
+    registries.clear()
+    for group in plugin_commands.groups:
+        _add_commands(group, info.name)
 
 
 def load_plugins() -> None:
-    """Import every allowed entry point of the ``ganzoo`` group, once."""
+    """Import every allowed entry point of the ``ganzoo`` group and the plugins directory, once."""
     global _loaded
     if _loaded:
         return
@@ -123,134 +115,128 @@ def load_plugins() -> None:
         if allowed is not None and (dist is None or _normalise(dist) not in allowed):
             continue
         info = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else None)
-        _infos[ep.name] = info
+        infos[ep.name] = info
         try:
             module = ep.load()
-            pm.register(module, name=ep.name)
         except Exception as exc:
-            _fail(info, "to import", exc)
+            fail(info, "to import", exc)
             continue
-        info.hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or [])
+        _register(module, info)
+    directory = os.environ.get("GANZOO_PLUGINS_DIR")
+    if directory:
+        load_plugins_dir(directory, "GANZOO_PLUGINS_DIR")
+
+
+def load_plugins_dir(directory: str | os.PathLike, source: str = "--plugins-dir") -> None:
+    """Each ``*.py`` file of ``directory`` as a plugin named after the file (no packaging needed)."""
+    load_plugins()
+    folder = Path(directory).expanduser()
+    if not folder.is_dir():
+        raise PluginError(f"{source} {str(folder)!r} is not a directory")
+    for path in sorted(folder.resolve().glob("*.py")):
+        name = path.stem
+        if name.startswith("_") or getattr(infos.get(name), "path", None) == str(path):
+            continue
+        info = PluginInfo(name, None, None, path=str(path))
+        if name in infos:
+            fail(info, "to load", PluginError(f"a plugin named {name!r} exists; rename {path}"))
+            continue
+        infos[name] = info
+        try:
+            module = _import_file(path)
+        except Exception as exc:
+            fail(info, "to import", exc)
+            continue
+        _register(module, info)
+
+
+def _import_file(path: Path) -> Any:
+    module_name = f"ganzoo_plugins_dir_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses resolve their annotations through it
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
 
 
 def register_plugin(module: Any, name: str) -> None:
     """Register an in-process plugin object (tests and notebooks); undo with unregister_plugin."""
     load_plugins()
-    pm.register(module, name=name)
-    hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or [])
-    _infos[name] = PluginInfo(name, None, None, hooks)
-    _registries.clear()
+    if name in infos or pm.has_plugin(name):
+        raise PluginError(f"a plugin named {name!r} is already registered; choose another name")
+    try:
+        _register(module, PluginInfo(name, None, None))
+    except PluginError:  # strict mode: leave nothing of it behind
+        unregister_plugin(name)
+        raise
 
 
 def unregister_plugin(name: str) -> None:
-    pm.unregister(name=name)
-    _infos.pop(name, None)
-    _registries.clear()
+    if pm.has_plugin(name):
+        pm.unregister(name=name)
+    infos.pop(name, None)
+    plugin_commands.remove(name)
+    staged.clear()
+    registries.clear()
 
 
 def plugin_infos() -> list[PluginInfo]:
+    collect()  # hook failures are part of a plugin's status
+    return sorted(infos.values(), key=lambda info: info.name)
+
+
+def recorded_failures() -> list[PluginInfo]:
+    """Plugins that failed so far (without running the hooks not run yet)."""
+    return [info for info in infos.values() if info.error]
+
+
+def failed(name: str) -> PluginInfo | None:
+    """The plugin ``name`` if it failed in any hook (every hook is run to know)."""
+    collect()
+    info = infos.get(name)
+    return info if info is not None and info.error else None
+
+
+def collect() -> None:
+    """Run every registration hook of every plugin once, so each failure is known everywhere."""
     load_plugins()
-    _collect_all()  # hook failures are part of a plugin's status
-    return sorted(_infos.values(), key=lambda info: info.name)
-
-
-def _collect_all() -> None:
-    for hook in ("register_models", "register_datasets", "register_feature_extractors"):
-        registry(hook)
-
-
-def _impls(hook_name: str) -> Iterator[tuple[str, Callable[..., Any]]]:
-    for impl in getattr(pm.hook, hook_name).get_hookimpls():
-        yield impl.plugin_name, impl.function
-
-
-def call_hook_isolated(hook_name: str, **kwargs: Any) -> None:
-    """Call each plugin's implementation separately so one failure cannot hide the rest."""
-    for plugin_name, function in _impls(hook_name):
-        info = _infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
-        try:
-            function(**kwargs)
-        except Exception as exc:
-            _fail(info, f"in {hook_name}", exc)
+    for hook_name in sorted(specs()):
+        if hook_name != COMMANDS_HOOK:
+            stage(hook_name)
 
 
 def registry(hook_name: str) -> dict[str, Registered]:
-    """Everything registered through ``hook_name``, keyed by name, built once."""
-    load_plugins()
-    if hook_name in _registries:
-        return _registries[hook_name]
-    candidates: dict[str, list[Registered]] = {}
-    for plugin_name, function in _impls(hook_name):
-        info = _infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
-        # Staged so that a plugin failing half-way registers nothing at all.
-        staged: list[tuple[str, Any, dict[str, Any]]] = []
-        try:
-            function(register=_adapter(hook_name, _stager(staged)))
-        except Exception as exc:
-            _fail(info, f"in {hook_name}", exc)
-            continue
-        for name, obj, extra in staged:
-            candidates.setdefault(name, []).append(Registered(name, obj, plugin_name, extra))
-    entries = {name: _settle(found) for name, found in candidates.items()}
-    _registries[hook_name] = entries
-    return entries
-
-
-def _settle(found: list[Registered]) -> Registered:
-    """One entry per name, the same whichever plugin registered first."""
-    if len(found) == 1:
-        return found[0]
-    entry = min(found, key=lambda reg: reg.plugin)  # min keeps the first of equal names
-    entry.conflicts = sorted({reg.plugin for reg in found})
-    return entry
-
-
-def _stager(staged: list[tuple[str, Any, dict[str, Any]]]) -> Callable[..., None]:
-    def register(name: str, obj: Any, **extra: Any) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"registered names must be non-empty strings, got {name!r}")
-        staged.append((name, obj, extra))
-
-    return register
-
-
-def _adapter(hook_name: str, register: Callable[..., None]) -> Callable[..., None]:
-    """Each hook's public ``register`` signature, mapped onto the generic one."""
-    if hook_name == "register_models":
-
-        def register_model(model_cls: Any, *, aliases: tuple[str, ...] = ()) -> None:
-            register(model_cls.name, model_cls)
-            for alias in aliases:
-                register(alias, model_cls, alias_of=model_cls.name)
-
-        return register_model
-    return register
+    """Everything registered through ``hook_name`` by plugins that failed nowhere, keyed by name."""
+    collect()
+    return build(hook_name)
 
 
 def lookup(hook_name: str, name: str, kind: str) -> Registered:
     """One registered entry, or an error suggesting close names or naming both clashing plugins."""
-    entries = registry(hook_name)
-    entry = entries.get(name)
-    if entry is None:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        known = ", ".join(sorted(entries)) or "none (are the plugins installed?)"
-        raise PluginError(f"unknown {kind} {name!r}.{hint} Known {kind}s: {known}.")
-    if entry.conflicts:
-        raise PluginError(
-            f"{kind} {name!r} is registered by {clash_text(entry.conflicts, repr)}; "
-            "uninstall one of them or restrict plugins with GANZOO_LOAD_PLUGINS."
-        )
-    return entry
+    return find(registry(hook_name), name, kind)
 
 
-def clash_text(names: list[str], show: Callable[[str], str] = str) -> str:
-    """One wording of a clash for ``ganzoo models`` and the lookup error; ``names`` come sorted."""
-    if len(names) == 1:
-        return f"plugin {show(names[0])} twice"
-    return f"plugins {', '.join(map(show, names[:-1]))} and {show(names[-1])}"
+def add_plugin_commands(group: Any) -> None:
+    """Give ``group`` (the ``ganzoo`` CLI) every plugin's commands now and whenever one loads."""
+    if group not in plugin_commands.groups:
+        plugin_commands.groups.append(group)
+    load_plugins()
+    for plugin_name in list(infos):
+        _add_commands(group, plugin_name)
+
+
+def _add_commands(group: Any, plugin_name: str) -> None:
+    info = infos[plugin_name]
+    for name, function in impls(COMMANDS_HOOK):
+        if name == plugin_name and not info.error:
+            try:
+                plugin_commands.add(group, plugin_name, function)
+            except Exception as exc:
+                fail(info, f"in {COMMANDS_HOOK}", exc)
 
 
 def reset() -> None:
@@ -258,6 +244,8 @@ def reset() -> None:
     global _loaded
     for name, _plugin in list(pm.list_name_plugin()):
         pm.unregister(name=name)
-    _infos.clear()
-    _registries.clear()
+    plugin_commands.remove()
+    infos.clear()
+    staged.clear()
+    registries.clear()
     _loaded = False

@@ -3,9 +3,11 @@
 import os
 import tempfile
 
-# Set before ganzoo is imported anywhere: installed third-party plugins never leak into tests.
+# Set before ganzoo loads any plugin (it reads these lazily; ganzoo's pytest plugin imports
+# ganzoo earlier but loads none): installed third-party plugins never leak into tests.
 os.environ["GANZOO_LOAD_PLUGINS"] = "ganzoo"
-os.environ.pop("GANZOO_STRICT_PLUGINS", None)
+for _name in ("GANZOO_STRICT_PLUGINS", "GANZOO_PLUGINS_DIR", "GANZOO_DEBUG"):
+    os.environ.pop(_name, None)  # a developer's plugins folder or debug output stays out of tests
 # One cache per test session, shared by its tests (decoding mnist5k once is enough).
 os.environ.setdefault("GANZOO_CACHE", tempfile.mkdtemp(prefix="ganzoo-test-cache-"))
 os.environ.setdefault("TORCH_HOME", os.path.join(os.environ["GANZOO_CACHE"], "torch-home"))

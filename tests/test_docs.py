@@ -1,8 +1,10 @@
-"""docs/plugins.md's complete example works: built, pip-installed and driven through the CLI.
+"""docs/plugins.md's complete examples work: built, pip-installed and driven through the CLI.
 
-Each code block of the example is preceded in the Markdown by a comment
-``<!-- example-file: PATH -->`` naming the file it belongs to.  The test writes
-those files as a distribution, pip-installs it into a private ``--target``
+Each code block of the examples is preceded in the Markdown by a comment
+``<!-- example-file: DIST/PATH -->`` naming the distribution and the file it
+belongs to.  The test writes those files as distributions (a model and a
+command in ``ganzoo-tinygan``, a dataset and a feature extractor in
+``ganzoo-shapes``), pip-installs them into a private ``--target``
 directory (no network, nothing added to the virtualenv, so other tests never see
 it), and runs the real ``ganzoo`` command in fresh interpreters that have that
 directory on ``PYTHONPATH``, with ``GANZOO_LOAD_PLUGINS`` naming the example's
@@ -32,8 +34,17 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 PLUGINS_MD = REPO / "docs" / "plugins.md"
 EXAMPLE_MARK = "<!-- example-file: "
-#: The files of the example distribution, as docs/plugins.md lists them.
-EXAMPLE_FILES = {"pyproject.toml", "ganzoo_tinygan/__init__.py", "ganzoo_tinygan/model.py"}
+#: The files of the example distributions, as docs/plugins.md lists them (DIST/PATH).
+EXAMPLE_FILES = {
+    "ganzoo-tinygan/pyproject.toml",
+    "ganzoo-tinygan/ganzoo_tinygan/__init__.py",
+    "ganzoo-tinygan/ganzoo_tinygan/model.py",
+    "ganzoo-tinygan/tests/test_tinygan.py",
+    "ganzoo-shapes/pyproject.toml",
+    "ganzoo-shapes/ganzoo_shapes/__init__.py",
+    "ganzoo-shapes/ganzoo_shapes/data.py",
+    "ganzoo-shapes/ganzoo_shapes/pixels.py",
+}
 
 
 def example_files(text: str) -> dict[str, str]:
@@ -135,42 +146,48 @@ def test_example_files_parser_reads_only_marked_blocks():
 
 @dataclass
 class Installed:
+    """The model example (``ganzoo-tinygan``), and every example distribution installed with it."""
+
     dist: str
     version: str
     entry_points: dict[str, str]
     site: Path
     work: Path
+    dists: list[str]
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Installed:
     files = example_files(PLUGINS_MD.read_text(encoding="utf-8"))
     root = tmp_path_factory.mktemp("doc-example")
-    src = root / "ganzoo-tinygan"
     for name, content in files.items():
-        path = src / name
+        path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
-    project = tomllib.loads(files["pyproject.toml"])["project"]
+    sources = sorted({name.split("/", 1)[0] for name in files})
     site = root / "site-packages"
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q",
-         "--no-deps", "--no-build-isolation", "--no-index", "--target", str(site), str(src)],
+         "--no-deps", "--no-build-isolation", "--no-index", "--target", str(site),
+         *(str(root / source) for source in sources)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert proc.returncode == 0, f"pip install of the docs example failed:\n{proc.stderr}"
+    assert proc.returncode == 0, f"pip install of the docs examples failed:\n{proc.stderr}"
+    projects = {s: tomllib.loads(files[f"{s}/pyproject.toml"])["project"] for s in sources}
+    project = projects["ganzoo-tinygan"]
     return Installed(
         dist=project["name"],
         version=project["version"],
         entry_points=project["entry-points"]["ganzoo"],
         site=site,
         work=root,
+        dists=[p["name"] for p in projects.values()],
     )
 
 
 def ganzoo_env(example: Installed) -> dict[str, str]:
     env = dict(os.environ)
-    env["GANZOO_LOAD_PLUGINS"] = f"ganzoo,{example.dist}"
+    env["GANZOO_LOAD_PLUGINS"] = ",".join(["ganzoo", *example.dists])
     env["GANZOO_STRICT_PLUGINS"] = "1"
     paths = [str(example.site), str(REPO)] + [p or os.getcwd() for p in sys.path]
     env["PYTHONPATH"] = os.pathsep.join(paths)
@@ -210,6 +227,7 @@ def test_the_example_plugin_loads_and_registers_its_model(installed, models):
     assert proc.returncode == 0, proc.stderr
     rows = {row["name"]: row for row in json.loads(proc.stdout)}
     assert set(installed.entry_points) == {"tinygan"}
+    assert rows["shapes"]["hooks"] == ["register_datasets", "register_feature_extractors"]
     row = rows["tinygan"]
     assert row["distribution"] == installed.dist and row["version"] == installed.version
     assert row["status"] == "loaded" and row["error"] is None
@@ -292,6 +310,60 @@ def test_the_example_model_trains_and_samples(installed, models, tmp_path):
     images = np.load(raw)["images"]
     assert images.shape == (4, 28, 28, 1) and images.dtype == np.uint8
     assert len({image.tobytes() for image in images}) == 4, "four samples, four different images"
+
+
+@pytest.mark.slow
+def test_the_dataset_and_extractor_example_pass_ganzoo_check(installed):
+    for args in (["shapes:16"], ["pixels"]):
+        proc = ganzoo_cli(installed, "check", *args)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        lines = proc.stdout.splitlines()
+        assert lines and all(line.startswith("PASS ") for line in lines), lines
+    proc = ganzoo_cli(installed, "extractors", "--json")
+    (row,) = [r for r in json.loads(proc.stdout) if r["name"] == "pixels"]
+    assert row["plugin"] == "shapes" and row["metrics"] == ["fid", "kid", "pr"]
+    bad = ganzoo_cli(installed, "check", "shapes:4")
+    assert "FAIL loads: use shapes:SIZE with SIZE from 8 to 128 pixels, not '4'" in bad.stdout
+
+
+@pytest.mark.slow
+def test_the_model_trains_on_the_example_dataset_and_is_scored_by_its_extractor(
+    installed, tmp_path
+):
+    run = tmp_path / "run"
+    proc = ganzoo_cli(
+        installed, "train", "--model", "tinygan", "--dataset", "shapes:16", "--steps", "3",
+        "--batch-size", "16", "--out", str(run), "-q",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((run / "run.json").read_text())["spec"]["height"] == 16
+    proc = ganzoo_cli(
+        installed, "eval", str(run), "--extractor", "pixels", "--metrics", "fid,kid", "--json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["protocol"]["extractor"]["name"] == "pixels"
+    assert result["protocol"]["reference"] == {
+        "dataset": "shapes:16", "split": "test", "num_images": 101, "subset_seed": None,
+    }  # fmt: skip
+    assert result["metrics"]["frechet_inception_distance"] > 0
+    no_is = ganzoo_cli(installed, "eval", str(run), "--extractor", "pixels", "--metrics", "is")
+    assert no_is.returncode == 1
+    assert no_is.stderr.splitlines()[-1] == (
+        "Error: feature extractor 'pixels' has no layer for is; it serves fid, kid, pr"
+    )
+
+
+@pytest.mark.slow
+def test_the_testing_example_runs_with_ganzoos_pytest_fixtures(installed):
+    tests = installed.work / "ganzoo-tinygan" / "tests"
+    env = {k: v for k, v in ganzoo_env(installed).items() if k != "GANZOO_LOAD_PLUGINS"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        capture_output=True, text=True, env=env, cwd=installed.work, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[-1].startswith("2 passed"), proc.stdout
 
 
 # --------------------------------------------------------------------------- README example

@@ -269,7 +269,9 @@ def test_run_directory_target_records_protocol_and_bits_per_dim(tmp_path):
     assert result.protocol["checkpoint"] == {"step": 3, "ema": False}
     assert result.protocol["reference"]["dataset"] == "mnist5k"
     assert result.protocol["bits_per_dim_split"] == "mnist5k:test"
-    written = json.loads((tmp_path / "eval" / f"{result.protocol_hash}.json").read_text())
+    assert result.path == tmp_path / "eval" / f"step-00000003-raw-{result.protocol_id}.json"
+    written = json.loads(result.path.read_text())
+    assert written["protocol_id"] == result.protocol_id
     assert (
         written["metrics"]["frechet_inception_distance"]
         == result.metrics["frechet_inception_distance"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 import typing
 
 import pytest
@@ -42,7 +40,7 @@ def mnist_slice() -> torch.Tensor:
     return data.to_float(data.images[index])
 
 
-def test_plugin_registers_three_gan_models_without_importing_torch():
+def test_plugin_registers_three_gan_models():
     for name in MODELS:
         cls = ganzoo.model_class(name)
         assert cls.name == name
@@ -50,10 +48,7 @@ def test_plugin_registers_three_gan_models_without_importing_torch():
         assert cls.ema_modules == ("G",)
         assert cls.default_batch_size == 64
         assert cls.description and "\n" not in cls.description
-        cls.Config()  # every field has a default
-    code = "import sys, ganzoo_gan; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    # Config defaults and an import without torch: ganzoo.testing.check_model (test_trainer.py).
 
 
 def test_defaults_follow_the_papers():

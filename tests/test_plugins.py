@@ -120,9 +120,11 @@ def test_entry_points_are_discovered_with_distribution_version_and_hooks(fake_di
         "name": "fakeplug",
         "distribution": "gz-fake",
         "version": "1.2.3",
+        "path": None,
         "hooks": ["register_datasets"],
         "status": "loaded",
         "error": None,
+        "warnings": [],
     }
     assert "fakeset" in plugins.registry("register_datasets")
 
@@ -338,7 +340,7 @@ def test_plugin_commands_are_added_and_cannot_shadow_others(isolated, capsys):
 
     plugins.register_plugin(Commands(), "cmds")
     plugins.register_plugin(Shadow(), "shadow")
-    plugins.call_hook_isolated("register_commands", cli=group)
+    plugins.add_plugin_commands(group)
     assert CliRunner().invoke(group, ["hello"]).output == "hello\n"
     assert CliRunner().invoke(group, ["models"]).output == "original\n"
     (line,) = warnings_about(capsys.readouterr().err, "shadow")
@@ -536,3 +538,22 @@ def test_installed_broken_plugin_is_fatal_in_strict_mode(installed):
     assert lines[0].startswith("Error: plugin 'zzbroken")
     assert "GANZOO_STRICT_PLUGINS" in lines[0]
     assert proc.stdout == ""
+
+
+@pytest.mark.slow
+def test_traceback_option_shows_where_an_installed_plugin_failed(installed):
+    plain = ganzoo_cli("plugins", load=installed)
+    traced = ganzoo_cli("--traceback", "plugins", load=installed)
+    assert plain.returncode == traced.returncode == 0
+    assert "Traceback" not in plain.stderr
+    warned = [line for line in plain.stderr.splitlines() if line.startswith("ganzoo: warning:")]
+    assert [
+        line for line in traced.stderr.splitlines() if line.startswith("ganzoo: warning:")
+    ] == warned
+    # Both failures happen while ganzoo imports its plugins, before --traceback is parsed:
+    # their tracebacks follow once it is.
+    assert traced.stderr.count("Traceback (most recent call last):") == 2
+    assert "ImportError: zz cannot be imported" in traced.stderr
+    assert (
+        "in register_models" in traced.stderr and "RuntimeError: zz hook exploded" in traced.stderr
+    )

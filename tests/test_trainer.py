@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import ganzoo
 from ganzoo.cli import cli
 from ganzoo.data.base import ImageData
+from ganzoo.testing import check_model
 from ganzoo.train.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
 from ganzoo.train.run import read_run_info
 from ganzoo.train.trainer import Trainer, TrainOptions
@@ -65,32 +66,15 @@ def tensors_equal(a: dict, b: dict) -> bool:
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_every_model_trains_through_the_trainer(name):
+def test_every_model_conforms(name):
+    """ganzoo.testing's checks: trains through the Trainer (loss and weights move), same seed same
+    run, resumes exactly, samples of the contract's shape, dtype and range, no torch at import."""
+    report = check_model(name, config=TINY[name])
+    assert [c.status for c in report.checks] == ["PASS"] * 8, report.lines()
     data = tiny_slice()
-    torch.manual_seed(0)
     model = ganzoo.build_model(name, data.spec, TINY[name])
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    trainer = Trainer(model, data, TrainOptions(steps=6, batch_size=16, log_every=1, quiet=True))
-    losses = []
-    original = trainer.phases[-1].loss
-
-    def recording(batch):
-        loss, logs = original(batch)
-        losses.append(loss.item())
-        return loss, logs
-
-    trainer.phases[-1].loss = recording
-    result = trainer.fit()
-    assert result.step == 6
-    assert len(set(losses)) > 1, "the loss never changed"
-    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
-    assert changed, "no weight moved"
-
-    images = trainer.sample(5, seed=1)
-    assert images.shape == (5, 1, 28, 28) and images.dtype == torch.float32
-    low, high = data.spec.value_range
-    assert images.min() >= low - 1e-6 and images.max() <= high + 1e-6
-    assert torch.equal(images, trainer.sample(5, seed=1)), "fixed-seed sampling must repeat"
+    trainer = Trainer(model, data, TrainOptions(steps=0, quiet=True))
+    assert torch.equal(trainer.sample(5, seed=1), trainer.sample(5, seed=1)), "grids must repeat"
 
 
 def test_same_seed_gives_bitwise_identical_checkpoints(tmp_path):

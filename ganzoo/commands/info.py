@@ -13,24 +13,6 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
-@click.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def plugins_cmd(as_json: bool) -> None:
-    """Installed plugins: distribution, version, hooks, and whether they loaded."""
-    rows = [info.as_dict() for info in plugins.plugin_infos()]
-    if as_json:
-        _echo_json(rows)
-        return
-    if not rows:
-        click.echo("No plugins loaded (is GANZOO_LOAD_PLUGINS set to an empty value?).")
-    for row in rows:
-        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "in-process"
-        click.echo(f"{row['name']}  [{dist}]  {row['status']}")
-        click.echo(f"  hooks: {', '.join(row['hooks']) or '-'}")
-        if row["error"]:
-            click.echo(f"  error: {row['error']}")
-
-
 def model_rows() -> list[dict]:
     from ..config import describe
 
@@ -56,8 +38,16 @@ def model_rows() -> list[dict]:
 @click.command("models")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list every hyperparameter.")
-def models_cmd(as_json: bool, verbose: bool) -> None:
+@click.option(
+    "--pretrained",
+    is_flag=True,
+    help="Pretrained models you can sample at once, with their numbers.",
+)
+def models_cmd(as_json: bool, verbose: bool, pretrained: bool) -> None:
     """Registered models with their family, plugin and hyperparameters."""
+    if pretrained:
+        _show_pretrained(as_json)
+        return
     rows = model_rows()
     if as_json:
         _echo_json(rows)
@@ -78,6 +68,39 @@ def models_cmd(as_json: bool, verbose: bool) -> None:
             click.echo(f"{'':<{width}}    {p['name']}: {p['type']} = {p['default']!r}")
     if rows and not verbose:
         click.echo("\nHyperparameters: ganzoo models -v (set them with --set key=value).")
+
+
+def _show_pretrained(as_json: bool) -> None:
+    from ..pretrained.registry import pretrained_rows
+
+    rows = pretrained_rows()
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("No pretrained models registered.")
+    for row in rows:
+        size = f"{row['size_bytes'] / 1e6:.1f} MB" if row["size_bytes"] else "missing files"
+        click.echo(
+            f"{row['name']}  [{row['plugin']}]  {row['model']} on {row['dataset']}, step "
+            f"{row['step']}, {row['dtype']}, {size}"
+        )
+        for result in row["results"]:
+            numbers = ", ".join(
+                f"{label} {result['metrics'][key]:.3g}"
+                for key, label in (
+                    ("frechet_inception_distance", "FID"),
+                    ("kernel_inception_distance_mean", "KID"),
+                    ("inception_score_mean", "IS"),
+                )
+                if key in result["metrics"]
+            )
+            click.echo(
+                f"  {result['extractor']}, {result['num_generated']} vs {result['num_real']}: "
+                f"{numbers}"
+            )
+    if rows:
+        click.echo("\nSample one: ganzoo sample NAME --out grid.png (offline, seconds).")
 
 
 @click.command("datasets")

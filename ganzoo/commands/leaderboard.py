@@ -53,7 +53,7 @@ def eval_leaderboard_cmd(
 
     if not run_dirs and runs_root is None:
         raise GanzooError("give run directories (RUN_DIR ...) or --runs DIR")
-    runs = find_runs(run_dirs, runs_root)
+    runs = find_runs(run_dirs, runs_root, out)
     request = pop_options(EvalRequest, options)
     echo = lambda s: click.echo(s, err=True)  # noqa: E731
     if rebuild:

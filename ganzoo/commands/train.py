@@ -66,7 +66,7 @@ def train_cmd(model_name, dataset, split, data_root, download, sets, config_file
 
 
 @click.command("sample")
-@click.argument("run", type=click.Path(exists=True))
+@click.argument("run")
 @click.option("--checkpoint", type=int, help="Step of the checkpoint (default: latest).")
 @click.option("--n", "n", default=64, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -78,7 +78,11 @@ def train_cmd(model_name, dataset, split, data_root, download, sets, config_file
     "--out", required=True, type=click.Path(dir_okay=False), help="grid.png or samples.npz"
 )
 def sample_cmd(run, checkpoint, n, seed, ema, device, out) -> None:
-    """Sample from a run directory or checkpoint file into a PNG grid or an .npz of uint8 images."""
+    """Sample RUN into a PNG grid or an .npz of uint8 images.
+
+    RUN is a run directory, a checkpoint file, a model folder (ganzoo export) or
+    a pretrained name (ganzoo models --pretrained).
+    """
     import numpy as np
     import torch
 

@@ -27,6 +27,8 @@ from .safeload import private_copy
 
 ALIASES = {"is": "isc", "isc": "isc", "fid": "fid", "kid": "kid", "pr": "prc", "prc": "prc"}
 DEFAULT_DATASET = "mnist5k"
+#: Each metric as users name it (--metrics is,fid,kid,pr).
+SHOWN = {"isc": "is", "fid": "fid", "kid": "kid", "prc": "pr"}
 
 
 def parse_metrics(metrics: str | Iterable[str] | None) -> tuple[str, ...] | None:
@@ -132,10 +134,15 @@ def _extractor_and_weights(
     info = get_extractor(name)
     weights = info.weights(user_weights)
     if requested is None:
-        return name, info, weights, tuple(m for m in METRICS if m not in weights.unsupported)
+        return name, info, weights, info.supported_metrics(weights)
     for metric in requested:
         if metric in weights.unsupported:
             raise GanzooError(weights.unsupported[metric])
+        if metric not in info.layers:
+            served = ", ".join(SHOWN[m] for m in info.supported_metrics(weights)) or "nothing"
+            raise GanzooError(
+                f"feature extractor {name!r} has no layer for {SHOWN[metric]}; it serves {served}"
+            )
     return name, info, weights, requested
 
 

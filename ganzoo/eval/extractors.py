@@ -78,6 +78,10 @@ class FeatureExtractorInfo:
             resolved = replace(resolved, expected_sha256=self.weights_sha256)
         return resolved
 
+    def supported_metrics(self, weights: ResolvedWeights) -> tuple[str, ...]:
+        """What these weights can measure: metrics with a layer, less those the weights rule out."""
+        return tuple(m for m in METRICS if m in self.layers and m not in weights.unsupported)
+
     def layer(self, metric: str) -> str:
         if metric not in self.layers:
             raise GanzooError(f"this feature extractor provides no layer for metric {metric!r}")

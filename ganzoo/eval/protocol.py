@@ -1,9 +1,13 @@
 """The protocol: everything that changes a number, stored next to it.
 
 A FID is only comparable to another FID computed with the same reference,
-sample count, extractor weights and resize.  The protocol is plain JSON; its
-hash names the result file, so evaluations under different protocols never
-overwrite each other and equal protocols replace the older result.
+sample count, extractor weights and resize.  The protocol is plain JSON.  Its
+*comparable* part (without the checkpoint, versions, batch size, device and
+where the weights came from) has one id, the ``protocol_id``: equal ids mean
+numbers that may be ranked together, and it is the id every command, result
+file and leaderboard shows.  A result file is named by checkpoint and id, so
+evaluating a checkpoint again under the same comparable protocol replaces the
+older result, and other protocols never overwrite each other.
 """
 
 from __future__ import annotations
@@ -31,8 +35,43 @@ SHORT = {
 }
 
 
-def protocol_hash(protocol: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(protocol, sort_keys=True).encode()).hexdigest()[:16]
+def comparable_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a protocol that decide whether two numbers may be ranked together."""
+    p = json.loads(json.dumps(protocol))
+    for key in ("checkpoint", "versions", "batch_size", "device", "bits_per_dim_split"):
+        p.pop(key, None)
+    generated = p.get("generated") or {}
+    p["generated"] = {
+        "num_images": generated.get("num_images"),
+        "num_seeds": max(len(generated.get("seeds") or []), 1),
+        "sample_chunk": generated.get("sample_chunk"),
+    }
+    (p.get("extractor") or {}).pop("weights_source", None)
+    return p
+
+
+def protocol_id(protocol: dict[str, Any]) -> str:
+    """Short hash of the comparable protocol: equal ids, comparable numbers."""
+    text = json.dumps(comparable_protocol(protocol), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def result_key(result: dict[str, Any]) -> tuple[str, int | None, bool | None] | None:
+    """(protocol id, checkpoint step, EMA) of a stored result: what one result file stands for."""
+    protocol = result.get("protocol")
+    if not isinstance(protocol, dict):
+        return None
+    checkpoint = protocol.get("checkpoint") or {}
+    return protocol_id(protocol), checkpoint.get("step"), checkpoint.get("ema")
+
+
+def result_file_name(protocol: dict[str, Any]) -> str:
+    """``step-00001000-ema-<protocol id>.json``: unique per checkpoint and comparable protocol."""
+    checkpoint = protocol.get("checkpoint")
+    if not checkpoint:
+        return f"{protocol_id(protocol)}.json"
+    weights = "ema" if checkpoint.get("ema") else "raw"
+    return f"step-{int(checkpoint['step']):08d}-{weights}-{protocol_id(protocol)}.json"
 
 
 @dataclass
@@ -49,8 +88,13 @@ class EvalResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def protocol_id(self) -> str:
+        return protocol_id(self.protocol)
+
+    @property
     def protocol_hash(self) -> str:
-        return protocol_hash(self.protocol)
+        """The former name of ``protocol_id``."""
+        return self.protocol_id
 
     @property
     def compared(self) -> dict[str, int | None]:
@@ -70,14 +114,24 @@ class EvalResult:
             "per_seed": self.per_seed,
             "bits_per_dim": self.bits_per_dim,
             "protocol": self.protocol,
-            "protocol_hash": self.protocol_hash,
+            "protocol_id": self.protocol_id,
             **self.extra,
         }
 
     def write(self, run_dir: Path) -> Path:
-        """``RUN/eval/<protocol-hash>.json``, written atomically."""
-        path = Path(run_dir) / "eval" / f"{self.protocol_hash}.json"
+        """``RUN/eval/<result_file_name>``, written atomically, replacing older files of its key.
+
+        Files of earlier versions (named by a hash of the whole protocol) stay
+        readable; one that holds the same checkpoint and comparable protocol is
+        the older result and is removed.
+        """
+        folder = Path(run_dir) / "eval"
+        path = folder / result_file_name(self.protocol)
         atomic_write_text(path, json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n")
+        key = result_key(self.as_dict())
+        for other in folder.glob("*.json"):
+            if other != path and _key_of(other) == key:
+                other.unlink(missing_ok=True)
         self.path = path
         return path
 
@@ -101,9 +155,17 @@ class EvalResult:
         ref = p.get("reference")
         ref_text = f"{ref['dataset']}:{ref['split']} ({ref['num_images']} real)" if ref else "none"
         lines.append(
-            f"  protocol {self.protocol_hash}: {p['generated']['num_images']} generated vs {ref_text}, "
+            f"  protocol {self.protocol_id}: {p['generated']['num_images']} generated vs {ref_text}, "
             f"extractor {ext['name']} (weights {str(ext['weights_sha256'])[:12]}, {ext['weights_source']})"
         )
         if self.path:
             lines.append(f"  written to {self.path}")
         return "\n".join(lines)
+
+
+def _key_of(path: Path) -> tuple[str, int | None, bool | None] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return result_key(data) if isinstance(data, dict) else None

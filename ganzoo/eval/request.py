@@ -31,7 +31,9 @@ class EvalRequest:
         None, "Comma-separated: is,fid,kid,pr (default: all the extractor supports)."
     )
     extractor: str | None = option(
-        None, "Feature extractor (default: the one registered for the images' shape)."
+        None,
+        "Feature extractor (default: the one registered for the images' shape); "
+        "`ganzoo extractors` lists them, plugins' included.",
     )
     extractor_weights: str | None = option(
         None,
@@ -59,6 +61,27 @@ class EvalRequest:
                 f"valid: {', '.join(names)}"
             )
         return cls(**options)
+
+    @classmethod
+    def from_protocol(cls, protocol: dict[str, Any], **options: Any) -> EvalRequest:
+        """The request that measures again under a recorded protocol (device and batch aside)."""
+        ref = protocol.get("reference") or {}
+        generated = protocol.get("generated") or {}
+        seeds = generated.get("seeds") or [0]
+        return cls.of(
+            {
+                "dataset": ref.get("dataset"),
+                "split": ref.get("split"),
+                "metrics": ",".join(protocol["metrics"]),
+                "extractor": protocol["extractor"]["name"],
+                "num_samples": generated.get("num_images"),
+                "num_real": ref.get("num_images") if ref.get("subset_seed") is not None else None,
+                "seeds": len(seeds),
+                "seed": seeds[0],
+                "kid_subset_size": (protocol.get("settings") or {}).get("kid_subset_size"),
+                **options,
+            }
+        )
 
     @property
     def reference_split(self) -> str:

@@ -24,7 +24,7 @@ SAMPLE_CHUNK = 250
 
 @dataclass
 class Source:
-    kind: str  # run | checkpoint | model | folder | npz | tensor
+    kind: str  # run | checkpoint | pretrained | model | folder | npz | tensor
     description: str
     model: Any = None
     spec: Any = None
@@ -57,11 +57,16 @@ def resolve(
         return Source("tensor", "tensor", images=check_images(target, "the given tensor"))
     if isinstance(target, Model):
         return Source("model", type(target).__name__, model=target, spec=target.spec)
+    from ..pretrained.registry import names_a_model_folder
+
     path = Path(target)
+    if names_a_model_folder(target):
+        return _from_run(target, checkpoint, device, use_ema)
     if not path.exists():
         raise GanzooError(
-            f"{str(path)!r} does not exist; TARGET is a run directory, a checkpoint file, "
-            "a folder of sample images or an .npz of samples"
+            f"{str(path)!r} does not exist; TARGET is a run directory, a checkpoint file, a "
+            "model folder or pretrained name (ganzoo models --pretrained), a folder of sample "
+            "images or an .npz of samples"
         )
     if (
         path.is_dir()
@@ -82,14 +87,19 @@ def resolve(
     )
 
 
-def _from_run(path: Path, checkpoint: int | None, device: Any, use_ema: bool | None) -> Source:
+def _from_run(target: Any, checkpoint: int | None, device: Any, use_ema: bool | None) -> Source:
     from ..train.restore import load_run
 
-    run = load_run(path, checkpoint=checkpoint, device=device, use_ema=use_ema)
-    kind = "run" if path.is_dir() else "checkpoint"
+    run = load_run(target, checkpoint=checkpoint, device=device, use_ema=use_ema)
+    path = Path(target)
+    kind = (
+        "pretrained"
+        if run.run_dir is None and run.checkpoint_path.suffix == ".safetensors"
+        else ("run" if path.is_dir() else "checkpoint")
+    )
     return Source(
         kind,
-        str(path),
+        str(target),
         model=run.model,
         spec=run.spec,
         dataset=run.dataset or None,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
+from ..eval.protocol import result_key as result_identity
 from .table import METRICS, comparable_protocol, protocol_id, stem
 
 
@@ -66,6 +67,33 @@ def _copy_atomic(src: Path, dst: Path) -> None:
         shutil.copyfileobj(source, fh)
 
 
+def _results(
+    run_dir: Path, run_dataset: str, dataset: str, extractor: str
+) -> list[tuple[Path, dict[str, Any]]]:
+    """The run's results for this board, one per checkpoint and protocol id.
+
+    Result files written before files were named by (checkpoint, protocol id)
+    may hold the same result twice; the newest one counts.
+    """
+    newest: dict[Any, tuple[Path, dict[str, Any]]] = {}
+    for path in sorted((run_dir / "eval").glob("*.json")):
+        result = read_json(path)
+        if result is None or not result_matches(result, run_dataset, dataset, extractor):
+            continue
+        key = result_identity(result)
+        held = newest.get(key)
+        if held is None or _mtime(path) >= _mtime(held[0]):
+            newest[key] = (path, result)
+    return sorted(newest.values(), key=lambda found: found[0].name)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
 def collect_run(
     run_dir: Path, out_dir: Path, dataset: str, extractor: str, versions: dict[str, str | None]
 ) -> list[dict[str, Any]]:
@@ -75,12 +103,7 @@ def collect_run(
     rel_run = os.path.relpath(run_dir.resolve(), out_dir.resolve())
     key = hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
     rows = []
-    for path in sorted((run_dir / "eval").glob("*.json")):
-        result = read_json(path)
-        if result is None or not result_matches(
-            result, info.get("dataset", ""), dataset, extractor
-        ):
-            continue
+    for path, result in _results(run_dir, info.get("dataset", ""), dataset, extractor):
         protocol = result["protocol"]
         step = int(protocol["checkpoint"]["step"])
         means = result.get("metrics") or {}

@@ -17,20 +17,37 @@ from typing import Any
 
 from ..errors import GanzooError, warn
 from ..eval.request import EvalRequest
+from ..pretrained.asrun import stands_for
 from . import store
 from .collect import read_json, result_target
 from .table import LABELS, METRICS, Board, stem
 
 
 def find_runs(
-    run_dirs: Iterable[str | Path] = (), runs_root: str | Path | None = None
+    run_dirs: Iterable[str | Path] = (),
+    runs_root: str | Path | None = None,
+    out_dir: str | Path | None = None,
 ) -> list[Path]:
-    """RUN_DIR arguments plus every run (a folder with ``run.json``) below ``--runs``."""
+    """RUN_DIR arguments plus every run (a folder with ``run.json``) below ``--runs``.
+
+    A model folder or pretrained name among the arguments stands on the board
+    through a small run directory kept in ``out_dir`` (``ganzoo.pretrained.asrun``).
+    """
+    from ..pretrained.registry import names_a_model_folder
+
     found: list[Path] = []
     for run in run_dirs:
         path = Path(run)
+        if out_dir is not None and names_a_model_folder(run):
+            from ..pretrained.asrun import as_run
+
+            found.append(as_run(run, out_dir))
+            continue
         if not (path / "run.json").is_file():
-            raise GanzooError(f"{str(path)!r} is not a run directory (no run.json); train it first")
+            raise GanzooError(
+                f"{str(path)!r} is not a run directory (no run.json), a model folder or a "
+                "pretrained name; train it first"
+            )
         found.append(path)
     if runs_root is not None:
         root = Path(runs_root)
@@ -66,14 +83,13 @@ def target_of(run_dir: Path, request: EvalRequest) -> tuple[str, str]:
 
 def expected_metrics(extractor: str, request: EvalRequest) -> tuple[str, ...]:
     from ..eval.api import parse_metrics
-    from ..eval.extractors import METRICS, get_extractor
+    from ..eval.extractors import get_extractor
 
     chosen = parse_metrics(request.metrics)
     if chosen is not None:
         return chosen
-    user = request.extractor_weights
-    unsupported = get_extractor(extractor).weights(user).unsupported
-    return tuple(m for m in METRICS if m not in unsupported)
+    info = get_extractor(extractor)
+    return info.supported_metrics(info.weights(request.extractor_weights))
 
 
 def is_scored(
@@ -124,7 +140,12 @@ def pending(
         dataset, extractor = target_of(run_dir, request)
         if extractor not in metrics_memo:
             metrics_memo[extractor] = expected_metrics(extractor, request)
-        steps = [step for step, _ in list_checkpoints(run_dir / "checkpoints")]
+        stand_in = stands_for(run_info(run_dir))
+        steps = (
+            [stand_in["step"]]
+            if stand_in
+            else [step for step, _ in list_checkpoints(run_dir / "checkpoints")]
+        )
         if not steps:
             warn(f"{run_dir} has no checkpoints; skipped")
             continue
@@ -189,7 +210,12 @@ def _score(run_dir: Path, step: int, request: EvalRequest, echo: Callable[[str],
         # The split is the request's, decided before the run's own dataset fills in.
         split = request.reference_split
         asked = replace(request, dataset=dataset, extractor=extractor, split=split)
-        result = evaluate(run_dir, asked, checkpoint=step)
+        stand_in = stands_for(run_info(run_dir))
+        if stand_in:  # a model folder: scored as itself, its result kept in the stand-in
+            result = evaluate(stand_in["source"], asked, write=False)
+            result.write(run_dir)
+        else:
+            result = evaluate(run_dir, asked, checkpoint=step)
     except CheckpointError as exc:
         warn(f"skipping {exc}")
         return False

@@ -9,7 +9,6 @@ writes the board files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import GanzooError
+from ..eval.protocol import comparable_protocol, protocol_id  # noqa: F401  (one id everywhere)
 
 FORMAT = 1
 
@@ -52,27 +52,6 @@ def stem(dataset: str, extractor: str) -> str:
     """``<dataset>-<extractor>``, made safe as a file name (``folder:PATH`` datasets included)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset).strip("_.")
     return f"{safe or 'data'}-{extractor}"
-
-
-def comparable_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a protocol that decide whether two numbers may be ranked together."""
-    p = json.loads(json.dumps(protocol))
-    for key in ("checkpoint", "versions", "batch_size", "device", "bits_per_dim_split"):
-        p.pop(key, None)
-    generated = p.get("generated") or {}
-    p["generated"] = {
-        "num_images": generated.get("num_images"),
-        "num_seeds": max(len(generated.get("seeds") or []), 1),
-        "sample_chunk": generated.get("sample_chunk"),
-    }
-    (p.get("extractor") or {}).pop("weights_source", None)
-    return p
-
-
-def protocol_id(protocol: dict[str, Any]) -> str:
-    """Short hash of the comparable protocol: equal ids, comparable numbers."""
-    text = json.dumps(comparable_protocol(protocol), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def describe_protocol(protocol: dict[str, Any]) -> str:

@@ -12,19 +12,50 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_write_text
+from ..errors import GanzooError, warn
+
 
 class Meter:
-    """Mean of each logged scalar since the last flush."""
+    """Mean of each logged scalar since the last flush, named ``<phase>/<metric>``.
 
-    def __init__(self) -> None:
+    The trainer logs each phase's loss itself as ``<phase>/loss``.  A metric a
+    model already names ``<phase>/...`` is kept as it is (``D/acc`` from phase
+    ``D`` stays ``D/acc``, not ``D/D/acc``); one that would take the loss's name
+    is dropped with a warning (once per process), since it would average with it.
+    """
+
+    warned: set[tuple[str, str]] = set()
+
+    def __init__(self, model: str = "model") -> None:
+        self.model = model
         self.sums: dict[str, float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
 
-    def add(self, prefix: str, logs: dict[str, Any]) -> None:
+    def add(self, phase: str, loss: float, logs: dict[str, Any]) -> None:
+        self._add(f"{phase}/loss", loss)
         for key, value in logs.items():
-            name = f"{prefix}/{key}"
-            self.sums[name] += float(value)
-            self.counts[name] += 1
+            name = key if key.startswith(f"{phase}/") else f"{phase}/{key}"
+            if name == f"{phase}/loss":
+                if (self.model, name) not in Meter.warned:
+                    Meter.warned.add((self.model, name))
+                    warn(
+                        f"model {self.model!r} logs {key!r} from phase {phase!r}, the name of the "
+                        "loss the trainer logs itself; its value is dropped (rename the metric)"
+                    )
+                continue
+            try:
+                number = float(value.detach() if isinstance(value, torch.Tensor) else value)
+            except (TypeError, ValueError, RuntimeError):
+                raise GanzooError(
+                    f"model {self.model!r}, phase {phase!r}: metric {key!r} is {_what(value)}; "
+                    "log floats or 0-d tensors"
+                ) from None
+            self._add(name, number)
+
+    def _add(self, name: str, value: float) -> None:
+        self.sums[name] += value
+        self.counts[name] += 1
 
     def flush(self) -> dict[str, float]:
         means = {k: self.sums[k] / self.counts[k] for k in self.sums}
@@ -39,6 +70,8 @@ class RunLogger:
     def __init__(
         self, run_dir: Path | None, total_steps: int, start_step: int, quiet: bool = False
     ):
+        if run_dir is not None:
+            drop_rows_after(run_dir / "metrics.jsonl", start_step)
         self.total = total_steps
         self.quiet = quiet
         self.metrics_file = open(run_dir / "metrics.jsonl", "a") if run_dir else None  # noqa: SIM115
@@ -52,11 +85,13 @@ class RunLogger:
 
             self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
 
-    def log(self, step: int, scalars: dict[str, float]) -> None:
+    def log(self, step: int, scalars: dict[str, float], elapsed: float | None = None) -> None:
+        """One row; ``elapsed`` is the run's training time so far (continued across resumes)."""
         now = time.perf_counter()
         rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
         self.last_step, self.last_time = step, now
-        record = {"step": step, "time": round(now - self.t0, 3), "steps_per_s": round(rate, 3)}
+        seconds = now - self.t0 if elapsed is None else elapsed
+        record = {"step": step, "time": round(seconds, 3), "steps_per_s": round(rate, 3)}
         record.update({k: round(v, 6) for k, v in scalars.items()})
         if self.metrics_file:
             self.metrics_file.write(json.dumps(record) + "\n")
@@ -94,6 +129,34 @@ class RunLogger:
             self.metrics_file.close()
         if self.tb:
             self.tb.close()
+
+
+def drop_rows_after(path: Path, step: int) -> None:
+    """Remove rows logged after ``step``: a resume from there logs those steps again.
+
+    Without this a run killed between checkpoints holds two rows for the same
+    step.  The file is rewritten atomically; a torn last line (a kill during a
+    write) goes too.
+    """
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    kept = [line for line in lines if _row_step(line) is not None and _row_step(line) <= step]
+    if kept != lines:
+        atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+
+def _row_step(line: str) -> int | None:
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _what(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    return f"a tensor of shape {tuple(shape)}" if shape is not None else f"a {type(value).__name__}"
 
 
 def _tensorboard(run_dir: Path):

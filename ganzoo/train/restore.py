@@ -39,11 +39,39 @@ def _checkpoint_of(target: Path, checkpoint: int | None) -> tuple[Path, Path | N
         run_dir = target.parent.parent if target.parent.name == "checkpoints" else None
         return target, run_dir, load_checkpoint(target)
     if not target.is_dir():
-        raise GanzooError(f"{str(target)!r} is neither a run directory nor a checkpoint file")
+        raise GanzooError(
+            f"{str(target)!r} does not exist; give a run directory, a checkpoint file, a model "
+            f"folder or a pretrained name (ganzoo models --pretrained).{_close_names(target)}"
+        )
     chosen = choose_checkpoint(target / "checkpoints", checkpoint)
     if chosen is None:
         raise GanzooError(f"run directory {str(target)!r} has no checkpoints (train it first)")
     return chosen.path, target, chosen.state
+
+
+def _close_names(target: Path) -> str:
+    """A mistyped pretrained name gets suggestions."""
+    import difflib
+
+    from ..pretrained.registry import pretrained_models
+
+    close = difflib.get_close_matches(str(target), list(pretrained_models()), n=3)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+def _load_folder(
+    target: str | Path, checkpoint: int | None, device: Any, use_ema: bool | None
+) -> LoadedRun:
+    """A model folder or pretrained name: one set of weights, no checkpoints to choose from."""
+    from ..pretrained.load import load_pretrained
+
+    if checkpoint is not None:
+        raise GanzooError("--checkpoint applies to run directories, not to model folders")
+    loaded = load_pretrained(target, device)
+    if use_ema is not None and use_ema != loaded.ema:
+        held = "EMA" if loaded.ema else "raw (non-EMA)"
+        raise GanzooError(f"{target} holds {held} weights only; drop --ema/--no-ema")
+    return loaded
 
 
 def load_run(
@@ -56,8 +84,11 @@ def load_run(
     from .. import config as config_mod
     from ..data.base import DatasetSpec
     from ..model import model_class
+    from ..pretrained.registry import names_a_model_folder
     from .ema import apply_shadow
 
+    if names_a_model_folder(target):
+        return _load_folder(target, checkpoint, device, use_ema)
     path, run_dir, state = _checkpoint_of(Path(target), checkpoint)
     info = state.get("run") or {}
     try:

@@ -126,13 +126,14 @@ class Trainer:
         logger = RunLogger(self.run_dir, self.options.steps, self.step, self.options.quiet)
         for line in self._banner(resumed_from):
             logger.message(line)
-        meter, started = Meter(), time.perf_counter()
+        meter, started = Meter(self.model.name), time.perf_counter()
         try:
             while self.step < self.options.steps:
                 self._train_step(meter)
                 self.step += 1
                 if self._due(self.options.log_every):
-                    logger.log(self.step, meter.flush())
+                    elapsed = self.elapsed_before + time.perf_counter() - started
+                    logger.log(self.step, meter.flush(), elapsed)
                 self._save_due(started)
         finally:
             logger.close()
@@ -165,7 +166,7 @@ class Trainer:
                 self.scaler.update()
                 if phase.optimizer in self.schedulers:
                     self.schedulers[phase.optimizer].step()
-                meter.add(phase.name, {"loss": value, **logs})
+                meter.add(phase.name, value, logs)
         if self.ema is not None:
             self.ema.update(self.model, self.step + 1)
 

@@ -180,7 +180,7 @@ class ImageTransformer(Model):
         nll, tokens = self._nll(batch)
         loss = nll.mean() / tokens.shape[1]  # nats per token
         bpd = nll.detach().mean() / (self.spec.dims * math.log(2))
-        return loss, {"loss": loss.detach(), "bpd": bpd}
+        return loss, {"bpd": bpd}  # the trainer logs the loss itself
 
     def bits_per_dim(self, batch: Batch) -> torch.Tensor:
         """NLL of the *quantized* image in bits per pixel-channel (not an 8-bit code length)."""
