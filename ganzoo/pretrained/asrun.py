@@ -1,0 +1,55 @@
+"""A model folder on a leaderboard: a small run directory that stands for it.
+
+Leaderboards are rebuilt from run directories (``run.json``, ``samples/``,
+``eval/``).  A pretrained model has no run directory, and a shipped one lives
+in a read-only package, so ``ganzoo eval leaderboard NAME`` keeps one under
+``OUT/pretrained/<name>-<sha12>/``: its results are written there and its rows
+persist with the board, like a committed board's rows without their runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_text, make_dirs
+from .folder import GRID, read_config
+from .registry import locate
+
+KEY = "pretrained"
+
+
+def as_run(target: str | Path, out_dir: str | Path) -> Path:
+    """The stand-in run directory of ``target`` (a model folder or a pretrained name)."""
+    folder, _ = locate(target)
+    config = read_config(folder)
+    name = str(config.get("name") or folder.name)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "model"
+    run_dir = Path(out_dir) / KEY / f"{safe}-{config['weights_sha256'][:12]}"
+    is_path = Path(target).exists()
+    info = {
+        key: config.get(key)
+        for key in ("model", "family", "plugin", "dataset", "spec", "hyperparameters", "parameters")
+    }
+    info[KEY] = {
+        "source": str(Path(target).resolve()) if is_path else str(target),
+        "name": name,
+        "step": int(config.get("step") or 0),
+        "ema": bool(config.get("ema")),
+        "weights_sha256": config["weights_sha256"],
+    }
+    make_dirs(run_dir / "eval")
+    atomic_write_text(run_dir / "run.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
+    grid = run_dir / "samples" / f"step-{info[KEY]['step']:08d}.png"
+    if (folder / GRID).is_file() and not grid.is_file():
+        make_dirs(grid.parent)
+        shutil.copyfile(folder / GRID, grid)
+    return run_dir
+
+
+def stands_for(info: dict[str, Any]) -> dict[str, Any] | None:
+    """What a stand-in run directory stands for (None for an ordinary run)."""
+    return info.get(KEY)

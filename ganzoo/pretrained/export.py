@@ -1,0 +1,143 @@
+"""``ganzoo export``: a run's checkpoint as a model folder with its card.
+
+The folder holds what sampling needs (the model's ``ema_modules``, EMA weights
+when the run has them unless ``--no-ema``), the evaluation results stored for
+that checkpoint, and the card quoting them.  Weights stored in a lower
+precision are scored again under each stored protocol, so a card never quotes
+a number its own weights did not produce.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import GanzooError
+from .card import render
+from .folder import CARD, FORMAT, RESULTS, sampling_state, write_folder
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def export_run(
+    target: str | Path,
+    out: str | Path,
+    *,
+    checkpoint: int | None = None,
+    ema: bool | None = None,
+    dtype: str = "float32",
+    license: str = "apache-2.0",
+    name: str | None = None,
+) -> Path:
+    """Write ``out`` from a run directory or checkpoint file; returns the folder."""
+    from ..train.restore import load_run
+
+    if dtype not in DTYPES:
+        raise GanzooError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+    out = Path(out)
+    loaded = load_run(target, checkpoint, device="cpu", use_ema=ema)
+    tensors = _cast(sampling_state(loaded.model), DTYPES[dtype])
+    config = _config(loaded, name or out.name, dtype, license, tensors)
+    results = _stored_results(loaded)
+    if dtype != "float32" and results:
+        loaded.model.load_state_dict(tensors, strict=False)  # score what is shipped
+        results = [_rescore(loaded.model, r) for r in results]
+    grid = _grid(loaded)
+    texts = {
+        CARD: render(config, results, grid is not None),
+        RESULTS: json.dumps(results, indent=2, sort_keys=True) + "\n",
+    }
+    return write_folder(out, tensors, config, texts, grid)
+
+
+def _cast(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Floating tensors in ``dtype``; integer buffers (batch-norm counters) unchanged."""
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+
+
+def _config(loaded: Any, name: str, dtype: str, license: str, tensors: dict) -> dict[str, Any]:
+    from .. import __version__, plugins
+    from ..train.run import read_run_info
+
+    info = loaded.info
+    run = (read_run_info(loaded.run_dir) if loaded.run_dir else None) or {}
+    versions = {i.name: i.version for i in plugins.plugin_infos()}
+    return {
+        "ganzoo_format": FORMAT,
+        "name": name,
+        "model": info["model"],
+        "family": info.get("family"),
+        "plugin": info.get("plugin"),
+        "plugin_version": versions.get(info.get("plugin") or ""),
+        "hyperparameters": info["hyperparameters"],
+        "spec": info["spec"],
+        "dataset": info.get("dataset"),
+        "step": loaded.step,
+        "ema": loaded.ema,
+        "dtype": dtype,
+        "parameters": sum(t.numel() for t in tensors.values()),
+        "license": license,
+        "dataset_source": _dataset_source(info.get("dataset") or ""),
+        "ganzoo_version": __version__,
+        "training": {
+            "command": run.get("command"),
+            "seed": info.get("seed"),
+            "batch_size": info.get("batch_size"),
+            "git_commit": run.get("git_commit"),
+            "versions": run.get("versions"),
+        },
+    }
+
+
+def _dataset_source(dataset: str) -> str | None:
+    """Where the training data came from, as its plugin registered it (credits included)."""
+    from .. import plugins
+
+    entry = plugins.registry("register_datasets").get(dataset.partition(":")[0])
+    return entry.extra.get("source") if entry is not None else None
+
+
+def _stored_results(loaded: Any) -> list[dict[str, Any]]:
+    """The run's results for exactly this checkpoint and these weights (EMA or not)."""
+    from ..leaderboard.table import protocol_id
+
+    if loaded.run_dir is None:
+        return []
+    found = []
+    for path in sorted((loaded.run_dir / "eval").glob("*.json")):
+        try:
+            result = json.loads(path.read_text())
+            point = result["protocol"]["checkpoint"] or {}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if point.get("step") == loaded.step and point.get("ema") == loaded.ema:
+            keep = ("metrics", "metrics_std_over_seeds", "bits_per_dim", "protocol")
+            found.append({k: result.get(k) for k in keep})
+            found[-1]["protocol_id"] = protocol_id(result["protocol"])
+    return found
+
+
+def _rescore(model: Any, result: dict[str, Any]) -> dict[str, Any]:
+    from ..eval.api import evaluate
+    from ..eval.request import EvalRequest
+    from ..leaderboard.table import protocol_id
+
+    again = evaluate(model, EvalRequest.from_protocol(result["protocol"]), write=False)
+    protocol = {**again.protocol, "checkpoint": result["protocol"]["checkpoint"]}
+    return {
+        "metrics": again.metrics,
+        "metrics_std_over_seeds": again.metrics_std,
+        "bits_per_dim": again.bits_per_dim,
+        "protocol": protocol,
+        "protocol_id": protocol_id(protocol),
+    }
+
+
+def _grid(loaded: Any) -> Path | None:
+    if loaded.run_dir is None:
+        return None
+    grid = loaded.run_dir / "samples" / f"step-{loaded.step:08d}.png"
+    return grid if grid.is_file() else None

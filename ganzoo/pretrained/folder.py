@@ -1,0 +1,124 @@
+"""The model folder: what ``ganzoo export`` writes and ``ganzoo.from_pretrained`` reads.
+
+The layout is the one the Hugging Face hub's ``PyTorchModelHubMixin`` uses, so
+a folder can be uploaded and downloaded with the hub's own tools:
+
+FOLDER/model.safetensors   the weights ``sample`` needs (the model's ``ema_modules``), no code
+FOLDER/config.json         model, plugin and version, hyperparameters, spec, step, sha256
+FOLDER/README.md           the model card (``card.py``)
+FOLDER/samples.png         the run's sample grid at that step, when it had one
+FOLDER/eval.json           the evaluation results the card quotes, with their protocols
+
+Loading never unpickles: safetensors holds raw tensors only, and the folder's
+config is JSON.  A folder is written into a temporary sibling and renamed into
+place, so an interrupted export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import GanzooError
+
+FORMAT = 1
+WEIGHTS, CONFIG, CARD, GRID, RESULTS = (
+    "model.safetensors",
+    "config.json",
+    "README.md",
+    "samples.png",
+    "eval.json",
+)
+REQUIRED = ("ganzoo_format", "model", "hyperparameters", "spec", "weights_sha256")
+
+
+def is_model_folder(path: str | Path) -> bool:
+    path = Path(path)
+    return path.is_dir() and (path / CONFIG).is_file() and (path / WEIGHTS).is_file()
+
+
+def sampling_state(model: Any) -> dict[str, torch.Tensor]:
+    """The tensors ``sample`` needs: those of the model's ``ema_modules`` (all, if none)."""
+    state = model.state_dict()
+    prefixes = tuple(f"{name}." for name in model.ema_modules)
+    return {k: v for k, v in state.items() if not prefixes or k.startswith(prefixes)}
+
+
+def write_folder(
+    out: Path,
+    tensors: dict[str, torch.Tensor],
+    config: dict[str, Any],
+    texts: dict[str, str],
+    grid: Path | None,
+) -> Path:
+    """Write the folder into a temporary sibling, then rename it to ``out`` (which must not exist)."""
+    from safetensors.torch import save
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise GanzooError(f"{str(out)!r} already exists; choose another --out or remove it")
+    data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
+    config = {**config, "weights_sha256": hashlib.sha256(data).hexdigest()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (staging / WEIGHTS).write_bytes(data)
+        (staging / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        for name, text in texts.items():
+            (staging / name).write_text(text)
+        if grid is not None:
+            shutil.copyfile(grid, staging / GRID)
+        os.chmod(staging, 0o755)
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """The folder's config.json, checked for the keys loading needs."""
+    try:
+        config = json.loads((folder / CONFIG).read_text())
+    except (OSError, ValueError) as exc:
+        raise GanzooError(f"{folder / CONFIG} cannot be read as JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise GanzooError(f"{folder / CONFIG} is not a ganzoo model config")
+    missing = [key for key in REQUIRED if key not in config]
+    if missing:
+        raise GanzooError(
+            f"{folder / CONFIG} lacks {', '.join(missing)}; it was not written by ganzoo export"
+        )
+    if config["ganzoo_format"] > FORMAT:
+        raise GanzooError(f"{folder} was written by a newer ganzoo; upgrade ganzoo to load it")
+    return config
+
+
+def read_weights(folder: Path, expected: list[str]) -> dict[str, torch.Tensor]:
+    """The folder's tensors, after checking their bytes against every expected sha256."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    try:
+        data = (folder / WEIGHTS).read_bytes()
+    except OSError as exc:
+        raise GanzooError(f"cannot read {folder / WEIGHTS}: {exc.strerror or exc}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    for sha in expected:
+        if sha and digest != sha:
+            raise GanzooError(
+                f"{folder / WEIGHTS} has sha256 {digest[:12]}..., not the expected {sha[:12]}...: "
+                "it was changed or damaged; export or download the model again"
+            )
+    try:
+        return load(data)
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise GanzooError(
+            f"{folder / WEIGHTS} is not a readable safetensors file ({exc})"
+        ) from None

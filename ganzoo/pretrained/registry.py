@@ -1,0 +1,119 @@
+"""Pretrained models by name: folders that plugins ship and register.
+
+A plugin registers each folder through the ``register_pretrained`` hook with
+the sha256 of its weights file, so the hash that protects a shipped model is
+held in the plugin's code, not beside the file.  ganzoo's own models come from
+the ``ganzoo_pretrained`` plugin, through the same hook as anyone's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import GanzooError
+from .folder import is_model_folder
+
+HOOK = "register_pretrained"
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    name: str
+    folder: Path
+    sha256: str | None
+    description: str
+    plugin: str
+
+
+def pretrained_models() -> dict[str, Pretrained]:
+    """Every registered pretrained model, clashing names left out (using one is an error)."""
+    from .. import plugins
+
+    return {
+        name: Pretrained(
+            name,
+            Path(reg.obj),
+            reg.extra.get("sha256"),
+            reg.extra.get("description", ""),
+            reg.plugin,
+        )
+        for name, reg in sorted(plugins.registry(HOOK).items())
+        if not reg.conflicts
+    }
+
+
+def names_a_model_folder(target: str | Path) -> bool:
+    """A folder written by ``ganzoo export`` (or one meant as such), or a pretrained name."""
+    path = Path(target)
+    if path.is_dir() and (path / "config.json").is_file() and not (path / "run.json").exists():
+        return True  # meant as a model folder: loading it says what it lacks
+    return is_model_folder(path) or (not path.exists() and is_pretrained_name(str(target)))
+
+
+def is_pretrained_name(target: object) -> bool:
+    from .. import plugins
+
+    return isinstance(target, str) and target in plugins.registry(HOOK)
+
+
+def locate(target: str | Path) -> tuple[Path, str | None]:
+    """(folder, sha256 its weights must have, or None) of a model folder or a registered name."""
+    from .. import plugins
+
+    path = Path(target)
+    if is_model_folder(path):
+        return path, None
+    if path.exists():
+        raise GanzooError(
+            f"{str(path)!r} is not a model folder (it needs config.json and model.safetensors, "
+            "as written by ganzoo export)"
+        )
+    entry = plugins.lookup(HOOK, str(target), "pretrained model")
+    if not is_model_folder(Path(entry.obj)):
+        raise GanzooError(
+            f"pretrained model {str(target)!r} (plugin {entry.plugin!r}) is missing its files at "
+            f"{entry.obj}; reinstall the plugin"
+        )
+    return Path(entry.obj), entry.extra.get("sha256")
+
+
+def pretrained_rows() -> list[dict]:
+    """What ``ganzoo models --pretrained`` shows, read from each folder (no torch needed)."""
+    import json
+
+    rows = []
+    for entry in pretrained_models().values():
+        try:
+            config = json.loads((entry.folder / "config.json").read_text())
+            results = json.loads((entry.folder / "eval.json").read_text())
+            size = (entry.folder / "model.safetensors").stat().st_size
+        except (OSError, ValueError):
+            config, results, size = {}, [], None
+        rows.append(
+            {
+                "name": entry.name,
+                "plugin": entry.plugin,
+                "model": config.get("model"),
+                "dataset": config.get("dataset"),
+                "step": config.get("step"),
+                "dtype": config.get("dtype"),
+                "parameters": config.get("parameters"),
+                "size_bytes": size,
+                "description": entry.description,
+                "results": [_headline(r) for r in results],
+                "folder": str(entry.folder),
+            }
+        )
+    return rows
+
+
+def _headline(result: dict) -> dict:
+    p = result.get("protocol") or {}
+    return {
+        "extractor": (p.get("extractor") or {}).get("name"),
+        "num_generated": (p.get("generated") or {}).get("num_images"),
+        "num_real": (p.get("reference") or {}).get("num_images"),
+        "protocol_id": result.get("protocol_id"),
+        "metrics": result.get("metrics") or {},
+    }
