@@ -13,6 +13,19 @@ import ganzoo
 from ganzoo.eval import api, refcache
 
 
+class Images(torch.utils.data.Dataset):
+    """uint8 images as torch-fidelity's own inputs take them: 3 channels each."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.images[i].expand(3, -1, -1).contiguous()
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     monkeypatch.setenv("GANZOO_OFFLINE", "1")
@@ -71,8 +84,8 @@ def test_equals_a_direct_torch_fidelity_call(train_images, test_images):
     info = ganzoo.eval.extractors.get_extractor("lenet-mnist")
     name = ganzoo.eval.extractors.torch_fidelity_name("lenet-mnist", info)
     direct = torch_fidelity.calculate_metrics(
-        input1=refcache.ImagesDataset(train_images),
-        input2=refcache.ImagesDataset(test_images),
+        input1=Images(train_images),
+        input2=Images(test_images),
         feature_extractor=name,
         isc=True,
         fid=True,
@@ -95,8 +108,7 @@ def test_frechet_distance_matches_scipy_float64(train_images, test_images):
     net = LeNetMnistExtractor("lenet-mnist", ["features"])
     with torch.no_grad():
         feats = [
-            net(refcache.ImagesDataset(x).images.expand(-1, 3, -1, -1))[0].double().numpy()
-            for x in (train_images, test_images)
+            net(x.expand(-1, 3, -1, -1))[0].double().numpy() for x in (train_images, test_images)
         ]
     mu1, mu2 = (f.mean(0) for f in feats)
     s1, s2 = (np.cov(f, rowvar=False) for f in feats)
@@ -126,12 +138,11 @@ def test_reference_is_cached_verified_and_rebuilt(train_images, monkeypatch):
         ganzoo.eval.extractors.get_extractor("lenet-mnist").resize,
         2,
     )
-    files = ref._files()
-    assert files and ref.manifest_path.exists()
-    files[0].write_bytes(b"not a tensor")  # corrupt one entry
+    assert ref.path.is_file() and ref.num_images() == 500 and ref.shape() == (1, 28, 28)
+    ref.path.write_bytes(b"not a tensor file")  # damaged: recomputed, never trusted
     third = ganzoo.evaluate(train_images[:100], dataset="mnist5k", metrics="fid,pr")
     assert third.metrics == pytest.approx(first.metrics, rel=1e-6)
-    assert files[0].read_bytes() != b"not a tensor"
+    assert ref.path.read_bytes() != b"not a tensor file"
 
 
 def test_model_target_with_seeds_reports_spread(test_images):

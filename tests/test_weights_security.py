@@ -8,7 +8,6 @@ through one route and asserts a one-line error and no marker.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from ganzoo_extractors import inception, inception_convert
 import ganzoo
 from ganzoo import FeatureExtractorInfo, ResolvedWeights, plugins
 from ganzoo.cli import cli
-from ganzoo.eval.safeload import is_plain
 
 
 class _Payload:
@@ -183,20 +181,23 @@ def test_shipped_lenet_weights_are_checked_against_the_hash_in_code(tmp_path, mo
 
 
 def test_a_poisoned_reference_cache_is_recomputed_not_unpickled(tmp_path, monkeypatch):
-    """torch-fidelity unpickles its cached statistics; a pickle with code there never reaches it."""
+    """The real features are cached as safetensors: a pickle with code put there never runs."""
+    from ganzoo.eval.refcache import Reference
+
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     images = ganzoo.load_dataset("mnist5k", "train").images[:100]
     first = ganzoo.evaluate(images, extractor="lenet-mnist", metrics="fid")
-    root = tmp_path / "cache" / "fidelity"
-    (manifest_path,) = root.glob("*.manifest.json")
-    manifest = json.loads(manifest_path.read_text())
-    stats = next(root / name for name in manifest["files"] if "-stat-fid-" in name)
+    info = ganzoo.eval.extractors.get_extractor("lenet-mnist")
+    ref = Reference("mnist5k", "test", "lenet-mnist",
+                    first.protocol["extractor"]["weights_sha256"], info.resize, info.revision)  # fmt: skip
+    assert ref.path.is_file()
     marker = tmp_path / "PWNED"
-    craft(stats, marker)
-    manifest["files"][stats.name] = hashlib.sha256(stats.read_bytes()).hexdigest()
-    manifest_path.write_text(json.dumps(manifest))  # the manifest vouches for the poisoned file
+    pickle = craft(tmp_path / "evil.pt", marker)  # touches the marker if unpickled
+    ref.path.write_bytes(pickle.read_bytes())
     again = ganzoo.evaluate(images, extractor="lenet-mnist", metrics="fid")
     assert not marker.exists()
     fid = "frechet_inception_distance"
     assert again.metrics[fid] == pytest.approx(first.metrics[fid], rel=1e-6)
-    assert is_plain(stats.read_bytes())  # recomputed and cached again
+    from safetensors.torch import load_file
+
+    assert set(load_file(str(ref.path))) == {"features"}  # recomputed and cached again

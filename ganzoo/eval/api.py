@@ -151,13 +151,13 @@ def _compute(
 ) -> list[dict[str, float]]:
     """torch-fidelity's numbers, once per sampling seed (once for fixed samples)."""
     source = plan.source
+    scorer = fidelity.Scorer(settings, plan.reference)
     if not source.has_model:
-        images = source.images[: plan.n_gen]
-        return [fidelity.calculate(images, plan.reference, settings, plan.kid_subset)]
+        return [scorer.score(source.images[: plan.n_gen], plan.kid_subset)]
     results = []
     for s in seed_list:
         images = sources.generate(source.model, plan.n_gen, s, source.spec.value_range)
-        results.append(fidelity.calculate(images, plan.reference, settings, plan.kid_subset))
+        results.append(scorer.score(images, plan.kid_subset))
     return results
 
 

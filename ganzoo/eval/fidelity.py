@@ -1,14 +1,17 @@
-"""The one place ganzoo calls ``torch_fidelity.calculate_metrics``.
+"""From images to numbers: torch-fidelity's feature network, then torch-fidelity's metric functions.
 
-Every requested metric is computed in a single call with one named feature
-extractor, so each input is encoded once and precision/recall never trigger
-torch-fidelity's second (VGG16) pass.  The metrics themselves are torch-fidelity's.
+Each input is encoded once by the extractor torch-fidelity builds
+(``create_feature_extractor``), so precision/recall never trigger its second
+(VGG16) pass, and every metric is computed from those features by the very
+functions ``torch_fidelity.calculate_metrics`` calls (``isc_features_to_metric``,
+``fid_features_to_statistics``/``fid_statistics_to_metric``,
+``kid_features_to_metric``, ``prc_features_to_metric``): the numbers are
+torch-fidelity's.  Holding the features is what lets the evaluator cache the
+real side safely (``refcache``) and compute uncertainty from the same features.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +19,7 @@ import torch
 
 from ..errors import GanzooError
 from .extractors import FeatureExtractorInfo, ResolvedWeights, torch_fidelity_name
-from .refcache import ImagesDataset, Reference
+from .refcache import Reference
 
 #: torch-fidelity settings ganzoo fixes; all are recorded in the protocol.
 ISC_SPLITS = 10
@@ -24,6 +27,7 @@ KID_SUBSETS = 100
 KID_DEFAULT_SUBSET = 1000
 PRC_NEIGHBORHOOD = 3
 RNG_SEED = 2020
+BINARY = ("fid", "kid", "prc")
 
 
 @dataclass(frozen=True)
@@ -53,50 +57,87 @@ def kid_subset_size(requested: int | None, num_generated: int, num_real: int) ->
     return requested
 
 
-def calculate(
-    generated: torch.Tensor, reference: Reference | None, settings: Settings, kid_subset: int | None
-) -> dict[str, float]:
-    """torch-fidelity's metrics for uint8 ``generated`` against ``reference``'s cached real images."""
-    import torch_fidelity
+class Scorer:
+    """The extractor and the real features of one evaluation, built once for all its seeds."""
 
-    metrics = settings.metrics
-    binary = any(m in metrics for m in ("fid", "kid", "prc"))
-    kwargs = dict(
-        input1=ImagesDataset(generated),
-        cuda=settings.device.type == "cuda",
-        batch_size=settings.batch_size,
-        feature_extractor=torch_fidelity_name(settings.extractor, settings.info),
-        feature_extractor_weights_path=settings.weights.path,
-        isc="isc" in metrics,
-        fid="fid" in metrics,
-        kid="kid" in metrics,
-        prc="prc" in metrics,
-        isc_splits=ISC_SPLITS,
-        kid_subsets=KID_SUBSETS,
-        kid_subset_size=kid_subset or KID_DEFAULT_SUBSET,
-        prc_neighborhood=PRC_NEIGHBORHOOD,
-        rng_seed=RNG_SEED,
-        save_cpu_ram=True,
-        verbose=False,
-    )
-    for metric in metrics:
-        kwargs[f"feature_layer_{metric}"] = settings.info.layer(metric)
-    if settings.device.type == "cuda" and settings.device.index is not None:
-        torch.cuda.set_device(settings.device)
-    if not binary:
-        return _run(torch_fidelity, kwargs)
-    if reference is None:
-        raise GanzooError("FID, KID and precision/recall need a reference dataset (--dataset)")
-    with reference.staged() as cache_root:
-        kwargs.update(
-            input2=reference.inputs,
-            input2_cache_name=reference.cache_name,
-            cache_root=str(cache_root),
+    def __init__(self, settings: Settings, reference: Reference | None) -> None:
+        from torch_fidelity.utils import create_feature_extractor
+
+        self.settings = settings
+        self.layers = {m: settings.info.layer(m) for m in settings.metrics}
+        cuda = settings.device.type == "cuda"
+        if cuda and settings.device.index is not None:
+            torch.cuda.set_device(settings.device)
+        self.net = create_feature_extractor(
+            torch_fidelity_name(settings.extractor, settings.info),
+            sorted(set(self.layers.values())),
+            cuda=cuda,
+            feature_extractor_weights_path=settings.weights.path,
+            verbose=False,
         )
-        return _run(torch_fidelity, kwargs)
+        self.real = None
+        if any(m in settings.metrics for m in BINARY):
+            if reference is None:
+                raise GanzooError(
+                    "FID, KID and precision/recall need a reference dataset (--dataset)"
+                )
+            binary = tuple(sorted({self.layers[m] for m in settings.metrics if m in BINARY}))
+            self.real = reference.features(binary, self.encode)
+
+    @torch.no_grad()
+    def encode(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Features of uint8 N x C x H x W images (gray repeated to 3 channels), in order, on the CPU."""
+        out: dict[str, list[torch.Tensor]] = {}
+        device, step = self.settings.device, self.settings.batch_size
+        for start in range(0, images.shape[0], step):
+            batch = images[start : start + step]
+            batch = batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
+            features = self.net(batch.contiguous().to(device))
+            for name, value in self.net.convert_features_tuple_to_dict(features).items():
+                out.setdefault(name, []).append(value.cpu())
+        return {name: torch.cat(parts) for name, parts in out.items()}
+
+    def score(self, generated: torch.Tensor, kid_subset: int | None) -> dict[str, float]:
+        """torch-fidelity's metrics for uint8 ``generated`` against the real features."""
+        return compute(
+            self.settings.metrics, self.layers, self.encode(generated), self.real, kid_subset
+        )
 
 
-def _run(torch_fidelity: Any, kwargs: dict[str, Any]) -> dict[str, float]:
-    with contextlib.redirect_stdout(io.StringIO()):
-        result = torch_fidelity.calculate_metrics(**kwargs)
-    return {key: float(value) for key, value in result.items()}
+def compute(
+    metrics: tuple[str, ...],
+    layers: dict[str, str],
+    generated: dict[str, torch.Tensor],
+    real: dict[str, torch.Tensor] | None,
+    kid_subset: int | None,
+) -> dict[str, float]:
+    """The requested metrics from features, by torch-fidelity's own functions and settings."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_isc import isc_features_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
+    out: dict[str, Any] = {}
+    if "isc" in metrics:
+        out.update(isc_features_to_metric(generated[layers["isc"]], ISC_SPLITS, True, RNG_SEED))
+    if "fid" in metrics:
+        stats = [fid_features_to_statistics(f[layers["fid"]]) for f in (generated, real)]
+        out.update(fid_statistics_to_metric(*stats, verbose=False))
+    if "kid" in metrics:
+        options = dict(kid_subsets=KID_SUBSETS, kid_subset_size=kid_subset, rng_seed=RNG_SEED)
+        kid_layer = layers["kid"]
+        out.update(
+            kid_features_to_metric(generated[kid_layer], real[kid_layer], verbose=False, **options)
+        )
+    if "prc" in metrics:
+        prc_layer = layers["prc"]
+        out.update(
+            prc_features_to_metric(
+                generated[prc_layer],
+                real[prc_layer],
+                prc_neighborhood=PRC_NEIGHBORHOOD,
+                save_cpu_ram=True,
+                verbose=False,
+            )  # fmt: skip
+        )
+    return {key: float(value) for key, value in out.items()}

@@ -71,7 +71,6 @@ class Plan:
             num_real,
             data_root,
         )
-        self.reference.verify()
         ref_shape = self.reference.shape()
         self.n_real = self.reference.num_images()
         if num_real is not None and self.n_real < num_real:

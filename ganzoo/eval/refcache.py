@@ -1,16 +1,13 @@
-"""Reference images and their cached features/statistics, verified before they are trusted.
+"""Reference images and their cached features: one safetensors file per reference.
 
-torch-fidelity caches a named input's features and FID statistics as
-``{cache_name}-{extractor}-features-{layer}.pt`` / ``-stat-fid-{layer}.pt``
-under ``cache_root`` (written with an atomic rename).  ganzoo names the entry
-after everything that changes it (dataset, split, number of images, extractor,
-weights sha256, resize; the layer is in torch-fidelity's file name) and keeps a
-manifest of sha256s beside it.  A file that is not in the manifest or does not
-match it is deleted before torch-fidelity looks, so it is recomputed instead of
-trusted; and since torch-fidelity unpickles what it finds, it is pointed at a
-private copy of files proven plain (``staged``), never at the cache itself.
-Two evaluations writing at once at worst both recompute: every file and the
-manifest are replaced atomically.
+The features of the real images are what every evaluation against the same
+reference shares, so they are computed once and kept under
+``$GANZOO_CACHE/fidelity/`` in a file named after everything that changes them
+(dataset, the file behind ``npz:``/``folder:``, split, number of images,
+extractor, weights sha256, resize, revision).  safetensors holds raw tensors
+and a JSON header only: a cache file cannot run code, whoever wrote it.  A file
+that cannot be read, or lacks a layer, is recomputed and replaced atomically;
+two evaluations writing at once at worst both compute.
 """
 
 from __future__ import annotations
@@ -20,55 +17,21 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from ..atomic import atomic_write, atomic_write_text
+from ..atomic import atomic_write
 from ..data.cache import cache_dir
 from ..errors import GanzooError
-from .extractors import file_sha256
-from .safeload import is_plain
 
 #: Real images beyond this many are subsampled with a fixed seed (documented in the protocol).
 SUBSET_SEED = 0
 
 
-class ImagesDataset(torch.utils.data.Dataset):
-    """uint8 ``N x C x H x W`` images as torch-fidelity wants them: 3 channels, uint8.
-
-    ``images`` may be a callable returning the tensor, so a reference whose
-    features are cached is never loaded at all.
-    """
-
-    def __init__(self, images: torch.Tensor | Callable[[], torch.Tensor]) -> None:
-        self._images = images if isinstance(images, torch.Tensor) else None
-        self._load = None if isinstance(images, torch.Tensor) else images
-
-    @property
-    def loaded(self) -> bool:
-        return self._images is not None
-
-    @property
-    def images(self) -> torch.Tensor:
-        if self._images is None:
-            self._images = self._load()
-        return self._images
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        image = self.images[index]
-        return image.expand(3, -1, -1).contiguous() if image.shape[0] == 1 else image
-
-
 class Reference:
-    """One split of a real dataset as the second input of torch-fidelity, with its cache entry."""
+    """One split of a real dataset, and its features under one extractor (cached)."""
 
     def __init__(
         self,
@@ -82,7 +45,7 @@ class Reference:
         data_root: str | Path | None = None,
     ) -> None:
         self.dataset, self.split, self.limit, self.data_root = dataset, split, limit, data_root
-        key = {
+        self.key = {
             "dataset": dataset,
             "dataset_file": _file_identity(dataset),
             "split": split,
@@ -92,21 +55,23 @@ class Reference:
             "resize": resize,
             "revision": revision,
         }
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()[:16]
         safe = re.sub(r"[^A-Za-z0-9_.]+", "_", dataset)[:40]
-        self.key = key
-        self.cache_name = f"ref-{safe}-{split}-{key['num_images']}-{digest}"
-        self.root = cache_dir("fidelity")
-        self.manifest_path = self.root / f"{self.cache_name}.manifest.json"
-        self.inputs = ImagesDataset(self._load_images)
-        self._spec: Any = None
+        self.cache_name = f"ref-{safe}-{split}-{self.key['num_images']}-{digest}"
+        self.path = cache_dir("fidelity") / f"{self.cache_name}.safetensors"
+        self._images: torch.Tensor | None = None
+
+    @property
+    def images(self) -> torch.Tensor:
+        """The real images, uint8 N x C x H x W (loaded only when features must be computed)."""
+        if self._images is None:
+            self._images = self._load_images()
+        return self._images
 
     def _load_images(self) -> torch.Tensor:
         from ..data.registry import load_dataset
 
-        data = load_dataset(self.dataset, self.split, data_root=self.data_root)
-        self._spec = data.spec
-        images = data.images
+        images = load_dataset(self.dataset, self.split, data_root=self.data_root).images
         if self.limit is not None and self.limit < len(images):
             keep = torch.randperm(len(images), generator=torch.Generator().manual_seed(SUBSET_SEED))
             images = images[keep[: self.limit].sort().values]
@@ -114,106 +79,62 @@ class Reference:
             raise GanzooError(f"dataset {self.dataset!r} split {self.split!r} has no images")
         return images
 
-    def _files(self) -> list[Path]:
-        return sorted(self.root.glob(f"{glob_escape(self.cache_name)}-*.pt"))
+    def _header(self) -> dict[str, str]:
+        """The cache file's metadata ({} when there is no readable file)."""
+        from safetensors import safe_open
 
-    def _read_manifest(self) -> dict[str, Any]:
         try:
-            manifest = json.loads(self.manifest_path.read_text())
-        except (OSError, ValueError):
-            return {"files": {}}
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-            return {"files": {}}
-        return manifest
-
-    def verify(self) -> None:
-        """Delete every cached file that the manifest does not vouch for (missing or changed)."""
-        known = self._read_manifest()["files"]
-        for path in self._files():
-            try:
-                good = known.get(path.name) == file_sha256(path)
-            except FileNotFoundError:
-                continue
-            if not good:
-                _remove(path)
+            with safe_open(str(self.path), framework="pt") as fh:
+                return dict(fh.metadata() or {})
+        except Exception:  # absent or damaged: recomputed when features are needed
+            return {}
 
     def num_images(self) -> int:
-        """From the manifest when the cache is valid, else by loading the images."""
-        manifest = self._read_manifest()
-        if (
-            self.inputs.loaded
-            or not manifest["files"]
-            or not isinstance(manifest.get("num_images"), int)
-        ):
-            return len(self.inputs)
-        return manifest["num_images"]
+        """From the cache when present, else by loading the images."""
+        header = self._header()
+        return int(header["num_images"]) if "num_images" in header else len(self.images)
 
     def shape(self) -> tuple[int, int, int]:
-        """(C, H, W) of the real images: from the manifest when the cache is valid, else loaded."""
-        manifest = self._read_manifest()
-        shape = manifest.get("shape")
-        if (
-            self.inputs.loaded
-            or not manifest["files"]
-            or not isinstance(shape, list)
-            or len(shape) != 3
-        ):
-            return tuple(self.inputs.images.shape[1:])
-        return tuple(shape)
+        """(C, H, W) of the real images: from the cache when present, else loaded."""
+        header = self._header()
+        if "shape" in header:
+            return tuple(json.loads(header["shape"]))
+        return tuple(self.images.shape[1:])
 
-    @contextlib.contextmanager
-    def staged(self) -> Iterator[Path]:
-        """A private ``cache_root`` for torch-fidelity holding checked copies of this entry.
+    def features(
+        self, layers: tuple[str, ...], encode: Callable[[torch.Tensor], dict[str, torch.Tensor]]
+    ) -> dict[str, torch.Tensor]:
+        """The real features of ``layers``: cached, or computed with ``encode`` and cached."""
+        cached = self._read()
+        if all(layer in cached for layer in layers):
+            return {layer: cached[layer] for layer in layers}
+        computed = encode(self.images)
+        self._write({**cached, **computed})
+        return {layer: computed[layer] for layer in layers}
 
-        torch-fidelity unpickles cached files with ``weights_only=False``, so it
-        only sees bytes that the manifest vouches for and that load as plain
-        tensors and arrays (checked on the very bytes it gets); a file that
-        fails is deleted and recomputed.  What it computes is moved back after.
-        """
-        private = Path(tempfile.mkdtemp(prefix="ganzoo-refcache-"))
+    def _read(self) -> dict[str, torch.Tensor]:
+        from safetensors.torch import load_file
+
+        if not self.path.is_file():
+            return {}
         try:
-            known = self._read_manifest()["files"]
-            for path in self._files():
-                try:
-                    data = path.read_bytes()
-                except FileNotFoundError:
-                    continue
-                if known.get(path.name) == hashlib.sha256(data).hexdigest() and is_plain(data):
-                    (private / path.name).write_bytes(data)
-                else:
-                    _remove(path)
-            staged = {p.name for p in private.iterdir()}
-            yield private
-            for path in private.glob(f"{glob_escape(self.cache_name)}-*.pt"):
-                if path.name not in staged:
-                    with atomic_write(self.root / path.name) as fh:
-                        fh.write(path.read_bytes())
-            self.commit()
-        finally:
-            shutil.rmtree(private, ignore_errors=True)
+            return load_file(str(self.path))
+        except Exception:  # a damaged file is recomputed, never trusted
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            return {}
 
-    def commit(self) -> None:
-        """Record the sha256 of every cache file now present (written by us or a peer, both atomic)."""
-        manifest = self._read_manifest()
-        files = dict(manifest["files"])
-        for path in self._files():
-            try:
-                files[path.name] = file_sha256(path)
-            except FileNotFoundError:
-                files.pop(path.name, None)
-        files = {name: sha for name, sha in files.items() if (self.root / name).exists()}
-        loaded = self.inputs.loaded
-        record = {
-            "key": self.key,
-            "num_images": len(self.inputs) if loaded else manifest.get("num_images"),
-            "shape": list(self.inputs.images.shape[1:]) if loaded else manifest.get("shape"),
-            "files": files,
+    def _write(self, tensors: dict[str, torch.Tensor]) -> None:
+        from safetensors.torch import save
+
+        header = {
+            "num_images": str(len(self.images)),
+            "shape": json.dumps(list(self.images.shape[1:])),
+            "key": json.dumps(self.key, sort_keys=True),
         }
-        atomic_write_text(self.manifest_path, json.dumps(record, indent=1, sort_keys=True))
-
-
-def glob_escape(text: str) -> str:
-    return re.sub(r"([\[\]*?])", r"[\1]", text)
+        data = save({k: v.contiguous() for k, v in tensors.items()}, metadata=header)
+        with atomic_write(self.path) as fh:
+            fh.write(data)
 
 
 def _file_identity(dataset: str) -> list | None:
@@ -223,8 +144,3 @@ def _file_identity(dataset: str) -> list | None:
         return None
     stat = os.stat(arg)
     return [os.path.abspath(arg), stat.st_size, stat.st_mtime_ns]
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()

@@ -1,10 +1,9 @@
-"""Files torch-fidelity would unpickle, proven plain before it may load them.
+"""Weights files torch-fidelity would unpickle, proven plain before it may load them.
 
-torch-fidelity loads an extractor's weights, and its own cached features and
-statistics, with ``torch.load(weights_only=False)``: any such file is a pickle
-that could run code.  ganzoo therefore never hands torch-fidelity a file it has
-not checked (the reference cache stages checked copies too, ``refcache``).
-For weights, ganzoo never hands an extractor the file it was given.  It reads the bytes once, checks them
+torch-fidelity loads an extractor's weights with ``torch.load(weights_only=False)``:
+any such file is a pickle that could run code.  ganzoo therefore never hands an
+extractor the file it was given.  (The reference features are cached by ganzoo
+itself as safetensors, ``refcache``, which cannot hold code at all.)  It reads the bytes once, checks them
 against the sha256 the resolver holds in code (when the file is a known one),
 proves with ``torch.load(weights_only=True)`` that they hold only tensors and
 plain values, and writes exactly those bytes to a private temporary directory;
@@ -55,28 +54,10 @@ def load_verified(
 
 
 def plain_load(data: bytes) -> Any:
-    """``torch.load`` that can only build tensors, plain values and numpy arrays.
-
-    numpy arrays are allowed because torch-fidelity stores FID statistics as
-    them; their reconstruction calls no code beyond numpy's own constructors.
-    Raises ``pickle.UnpicklingError`` for anything else.
-    """
-    import numpy as np
+    """``torch.load`` that can only build tensors and plain values (``pickle.UnpicklingError`` else)."""
     import torch
 
-    core = np._core if hasattr(np, "_core") else np.core  # numpy 2 renamed it
-    dtypes = [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int32, np.int64)]
-    numpy_globals = [core.multiarray._reconstruct, np.ndarray, np.dtype, *dtypes]
-    with torch.serialization.safe_globals(numpy_globals):
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-
-
-def is_plain(data: bytes) -> bool:
-    try:
-        plain_load(data)
-    except Exception:  # any failure, unsafe or damaged, means "do not let it be unpickled"
-        return False
-    return True
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
 def plain_tensors(data: bytes, path: Path, what: str, fix: str) -> Mapping:
