@@ -14,7 +14,7 @@ from ..device import resolve_device
 from ..errors import GanzooError, warn
 from . import fidelity, sources
 from .extractors import (
-    METRICS,
+    DERIVED,
     FeatureExtractorInfo,
     ResolvedWeights,
     default_extractor,
@@ -26,9 +26,12 @@ from .request import EvalRequest
 from .safeload import private_copy
 
 ALIASES = {"is": "isc", "isc": "isc", "fid": "fid", "kid": "kid", "pr": "prc", "prc": "prc"}
+ALIASES["fid_inf"] = "fid_inf"
+#: The order metrics are listed in everywhere.
+ORDER = ("isc", "fid", "fid_inf", "kid", "prc")
 DEFAULT_DATASET = "mnist5k"
 #: Each metric as users name it (--metrics is,fid,kid,pr).
-SHOWN = {"isc": "is", "fid": "fid", "kid": "kid", "prc": "pr"}
+SHOWN = {"isc": "is", "fid": "fid", "fid_inf": "fid_inf", "kid": "kid", "prc": "pr"}
 
 
 def parse_metrics(metrics: str | Iterable[str] | None) -> tuple[str, ...] | None:
@@ -41,11 +44,11 @@ def parse_metrics(metrics: str | Iterable[str] | None) -> tuple[str, ...] | None
         if not name:
             continue
         if name not in ALIASES:
-            raise GanzooError(f"unknown metric {name!r}; choose from is, fid, kid, pr")
+            raise GanzooError(f"unknown metric {name!r}; choose from is, fid, fid_inf, kid, pr")
         chosen.add(ALIASES[name])
     if not chosen:
-        raise GanzooError("no metrics requested; choose from is, fid, kid, pr")
-    return tuple(m for m in METRICS if m in chosen)
+        raise GanzooError("no metrics requested; choose from is, fid, fid_inf, kid, pr")
+    return tuple(m for m in ORDER if m in chosen)
 
 
 def evaluate(
@@ -78,11 +81,12 @@ def evaluate(
         )
         settings = fidelity.Settings(name, info, weights, chosen, request.batch_size, device)
         seed_list = [request.seed + i for i in range(request.seeds)] if source.has_model else []
-        per_seed = _compute(plan, settings, seed_list)
+        per_seed, intervals = _compute(plan, settings, seed_list)
     bpd = _bits_per_dim(source, dataset, split, request, device) if source.has_model else None
     protocol = plan.protocol(seed_list, request.batch_size, device, bpd is not None)
     label = str(target) if not isinstance(target, torch.Tensor) else "tensor"
     result = EvalResult(label, *_mean_and_spread(per_seed), per_seed, bpd, protocol)
+    result.intervals = intervals
     if write and source.run_dir is not None:
         result.write(source.run_dir)
     return result
@@ -138,7 +142,7 @@ def _extractor_and_weights(
     for metric in requested:
         if metric in weights.unsupported:
             raise GanzooError(weights.unsupported[metric])
-        if metric not in info.layers:
+        if DERIVED.get(metric, metric) not in info.layers:
             served = ", ".join(SHOWN[m] for m in info.supported_metrics(weights)) or "nothing"
             raise GanzooError(
                 f"feature extractor {name!r} has no layer for {SHOWN[metric]}; it serves {served}"
@@ -148,17 +152,21 @@ def _extractor_and_weights(
 
 def _compute(
     plan: Plan, settings: fidelity.Settings, seed_list: list[int]
-) -> list[dict[str, float]]:
-    """torch-fidelity's numbers, once per sampling seed (once for fixed samples)."""
+) -> tuple[list[dict[str, float]], dict[str, list[float]]]:
+    """torch-fidelity's numbers once per sampling seed (once for fixed samples), and the
+    bootstrap intervals of the first seed's."""
     source = plan.source
     scorer = fidelity.Scorer(settings, plan.reference)
     if not source.has_model:
-        return [scorer.score(source.images[: plan.n_gen], plan.kid_subset)]
-    results = []
-    for s in seed_list:
+        numbers, intervals = scorer.score(source.images[: plan.n_gen], plan.kid_subset, True)
+        return [numbers], intervals
+    results, intervals = [], {}
+    for i, s in enumerate(seed_list):
         images = sources.generate(source.model, plan.n_gen, s, source.spec.value_range)
-        results.append(scorer.score(images, plan.kid_subset))
-    return results
+        numbers, bounds = scorer.score(images, plan.kid_subset, intervals=i == 0)
+        results.append(numbers)
+        intervals = intervals or bounds
+    return results, intervals
 
 
 def evaluate_all_checkpoints(

@@ -21,6 +21,8 @@ from typing import Any
 from ..errors import GanzooError
 
 METRICS = ("isc", "fid", "kid", "prc")
+#: Metrics computed on another metric's layer (never part of the default set).
+DERIVED = {"fid_inf": "fid"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class FeatureExtractorInfo:
         return tuple(m for m in METRICS if m in self.layers and m not in weights.unsupported)
 
     def layer(self, metric: str) -> str:
+        metric = DERIVED.get(metric, metric)
         if metric not in self.layers:
             raise GanzooError(f"this feature extractor provides no layer for metric {metric!r}")
         return self.layers[metric]

@@ -27,7 +27,7 @@ KID_SUBSETS = 100
 KID_DEFAULT_SUBSET = 1000
 PRC_NEIGHBORHOOD = 3
 RNG_SEED = 2020
-BINARY = ("fid", "kid", "prc")
+BINARY = ("fid", "fid_inf", "kid", "prc")
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,22 @@ class Scorer:
                 out.setdefault(name, []).append(value.cpu())
         return {name: torch.cat(parts) for name, parts in out.items()}
 
-    def score(self, generated: torch.Tensor, kid_subset: int | None) -> dict[str, float]:
-        """torch-fidelity's metrics for uint8 ``generated`` against the real features."""
-        return compute(
-            self.settings.metrics, self.layers, self.encode(generated), self.real, kid_subset
+    def score(
+        self, generated: torch.Tensor, kid_subset: int | None, intervals: bool = False
+    ) -> tuple[dict[str, float], dict[str, list[float]]]:
+        """The metrics of uint8 ``generated`` against the real features and, if asked, their
+        bootstrap intervals, both from the same features."""
+        from .uncertainty import bootstrap
+
+        features = self.encode(generated)
+        metrics = self.settings.metrics
+        numbers = compute(metrics, self.layers, features, self.real, kid_subset)
+        if not intervals or self.real is None:
+            return numbers, {}
+        bounds = bootstrap(
+            metrics, self.layers, features, self.real, kid_subset, PRC_NEIGHBORHOOD, numbers
         )
+        return numbers, bounds
 
 
 def compute(
@@ -140,4 +151,9 @@ def compute(
                 verbose=False,
             )  # fmt: skip
         )
+    if "fid_inf" in metrics:
+        from .uncertainty import fid_infinity
+
+        layer = layers["fid_inf"]
+        out["fid_infinity"] = fid_infinity(generated[layer], real[layer])["value"]
     return {key: float(value) for key, value in out.items()}

@@ -91,6 +91,8 @@ class Plan:
     def _check_metric_sizes(self, kid_subset_size: int | None) -> None:
         if "kid" in self.metrics:
             self.kid_subset = fidelity.kid_subset_size(kid_subset_size, self.n_gen, self.n_real)
+        if "fid_inf" in self.metrics and self.n_gen < 10:
+            raise GanzooError(f"FID∞ needs at least 10 generated images, got {self.n_gen}")
         if "isc" in self.metrics and self.n_gen < fidelity.ISC_SPLITS:
             raise GanzooError(
                 f"Inception Score needs at least {fidelity.ISC_SPLITS} samples, got {self.n_gen}"
@@ -136,6 +138,8 @@ class Plan:
                 "kid_subsets": fidelity.KID_SUBSETS if "kid" in chosen else None,
                 "prc_neighborhood": fidelity.PRC_NEIGHBORHOOD if "prc" in chosen else None,
                 "rng_seed": fidelity.RNG_SEED,
+                "bootstrap": _bootstrap_settings(chosen),
+                "fid_inf": _fid_inf_settings(chosen, self.n_gen),
             },
             "batch_size": batch_size,
             "device": device.type,
@@ -143,3 +147,20 @@ class Plan:
             "bits_per_dim_split": f"{self.dataset}:{self.split}" if has_bpd else None,
             "versions": versions(),
         }
+
+
+def _bootstrap_settings(chosen: tuple[str, ...]) -> dict[str, Any] | None:
+    from .uncertainty import LEVEL, RESAMPLES, SEED
+
+    if not any(m in chosen for m in ("fid", "kid", "prc")):
+        return None
+    return {"resamples": RESAMPLES, "seed": SEED, "level": LEVEL}
+
+
+def _fid_inf_settings(chosen: tuple[str, ...], n_gen: int) -> dict[str, Any] | None:
+    from .uncertainty import FID_INF_DRAWS, FID_INF_FRACTIONS, SEED
+
+    if "fid_inf" not in chosen:
+        return None
+    sizes = sorted({max(3, round(f * n_gen)) for f in FID_INF_FRACTIONS})
+    return {"sizes": sizes, "draws": FID_INF_DRAWS, "seed": SEED}

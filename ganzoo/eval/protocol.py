@@ -32,6 +32,7 @@ SHORT = {
     "precision": "precision",
     "recall": "recall",
     "f_score": "F-score",
+    "fid_infinity": "FID∞",
 }
 
 
@@ -47,6 +48,10 @@ def comparable_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
         "sample_chunk": generated.get("sample_chunk"),
     }
     (p.get("extractor") or {}).pop("weights_source", None)
+    # How the intervals and FID∞ were drawn is recorded, but does not change the
+    # headline numbers: results with and without intervals rank together.
+    for key in ("bootstrap", "fid_inf"):
+        (p.get("settings") or {}).pop(key, None)
     return p
 
 
@@ -86,6 +91,8 @@ class EvalResult:
     protocol: dict[str, Any]
     path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: result key -> [low, high]: the bootstrap 95% interval (settings.bootstrap in the protocol).
+    intervals: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def protocol_id(self) -> str:
@@ -111,6 +118,7 @@ class EvalResult:
             "compared": self.compared,
             "metrics": self.metrics,
             "metrics_std_over_seeds": self.metrics_std,
+            "intervals": self.intervals,
             "per_seed": self.per_seed,
             "bits_per_dim": self.bits_per_dim,
             "protocol": self.protocol,
@@ -148,8 +156,12 @@ class EvalResult:
         ]
         seeds = len(self.per_seed)
         for key, value in self.metrics.items():
+            low_high = self.intervals.get(key)
+            interval = f" [{low_high[0]:.4g}, {low_high[1]:.4g}]" if low_high else ""
             spread = f" ± {self.metrics_std[key]:.4g} over {seeds} seeds" if seeds > 1 else ""
-            lines.append(f"  {SHORT.get(key, key):<18} {value:.6g}{spread}")
+            lines.append(f"  {SHORT.get(key, key):<18} {value:.6g}{interval}{spread}")
+        if self.intervals:
+            lines.append("  [low, high]: bootstrap 95% interval over the images compared")
         if self.bits_per_dim is not None:
             lines.append(f"  {'bits/dim':<18} {self.bits_per_dim:.6g}")
         ref = p.get("reference")

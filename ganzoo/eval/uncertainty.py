@@ -1,0 +1,173 @@
+"""How much a number would move with other images: bootstrap intervals and FID∞.
+
+Both reuse the features an evaluation already has.  A bootstrap replicate
+resamples the generated and the real features with replacement (a fixed
+number of replicates from a fixed seed, both in the protocol) and recomputes
+the metric; the 2.5th and 97.5th percentiles are the 95% interval.  FID∞
+(Chong & Forsyth 2020) fits FID at several subset sizes linearly in 1/N and
+reports the intercept: FID's bias at finite N removed.
+
+The Fréchet step is repeated hundreds of times here, so it uses an exact
+symmetric form instead of torch-fidelity's non-symmetric eigenvalue routine
+(``frechet``; at 500 images of 2048-d features it is ~40x faster) and is
+tested against torch-fidelity's function to 1e-6.  The headline FID stays
+torch-fidelity's own.  Precision/recall replicates count a resampled point's
+multiplicity instead of letting duplicates shrink k-NN radii to zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+RESAMPLES = 100
+SEED = 0
+LEVEL = 0.95
+#: FID∞: subset sizes as fractions of the generated set, and random subsets per size.
+FID_INF_FRACTIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
+FID_INF_DRAWS = 3
+
+
+def frechet(gen: torch.Tensor, real: torch.Tensor) -> float:
+    """FID between two feature sets, exactly, from symmetric decompositions (float64).
+
+    tr sqrt(S1 S2) is the nuclear norm of A1^T A2 when S_i = A_i A_i^T (fewer
+    images than dimensions), else the trace of the square root of the
+    symmetric S1^1/2 S2 S1^1/2.
+    """
+    a, b = (x.double() - x.double().mean(0) for x in (gen, real))
+    a, b = a / (len(a) - 1) ** 0.5, b / (len(b) - 1) ** 0.5
+    diff = gen.double().mean(0) - real.double().mean(0)
+    if min(len(a), len(b)) < a.shape[1]:
+        cross = torch.linalg.svdvals(a @ b.T).sum()
+    else:
+        values, vectors = torch.linalg.eigh(a.T @ a)
+        root = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+        cross = torch.linalg.eigvalsh(root @ (b.T @ b) @ root).clamp(min=0).sqrt().sum()
+    return float(diff @ diff + (a * a).sum() + (b * b).sum() - 2 * cross)
+
+
+def precision_recall(
+    gen: torch.Tensor,
+    real: torch.Tensor,
+    k: int,
+    gen_weights: torch.Tensor | None = None,
+    real_weights: torch.Tensor | None = None,
+) -> tuple[float, float]:
+    """Improved precision/recall (Kynkäänniemi et al. 2019) with per-point multiplicities."""
+
+    def radii(x: torch.Tensor) -> torch.Tensor:
+        return torch.cdist(x, x).kthvalue(k + 1, dim=1).values  # the point itself is the first
+
+    def covered(points: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+        return (torch.cdist(points, support) <= radii(support)[None, :]).any(dim=1).double()
+
+    gen, real = gen.float(), real.float()
+    gw = torch.ones(len(gen), dtype=torch.float64) if gen_weights is None else gen_weights.double()
+    rw = (
+        torch.ones(len(real), dtype=torch.float64)
+        if real_weights is None
+        else real_weights.double()
+    )
+    precision = float((covered(gen, real) * gw).sum() / gw.sum())
+    recall = float((covered(real, gen) * rw).sum() / rw.sum())
+    return precision, recall
+
+
+def _kid(gen: torch.Tensor, real: torch.Tensor) -> float:
+    """torch-fidelity's unbiased MMD² with its polynomial kernel (degree 3, gamma 1/d, coef0 1)."""
+    from torch_fidelity.metric_kid import mmd2
+
+    def kernel(x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+        return ((x @ y.T) / x.shape[1] + 1).pow(3).double().numpy()
+
+    return float(mmd2(kernel(gen, gen), kernel(gen, real), kernel(real, real)))
+
+
+def _unique(idx: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
+    values, counts = np.unique(idx, return_counts=True)
+    return values, torch.from_numpy(counts)
+
+
+def bootstrap(
+    metrics: tuple[str, ...],
+    layers: dict[str, str],
+    gen: dict[str, torch.Tensor],
+    real: dict[str, torch.Tensor],
+    kid_subset: int | None,
+    k: int,
+    estimates: dict[str, float],
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> dict[str, list[float]]:
+    """95% intervals of FID, KID, precision and recall: result key -> [low, high].
+
+    Resampling with replacement puts duplicates into both sets, which raises
+    FID and KID by itself; the percentile interval of the replicates is
+    therefore shifted by the replicates' mean offset from the point estimate
+    (bias-corrected percentile bootstrap).  FID's interval stops at 0.
+    """
+    rng = np.random.default_rng(seed)
+    replicates: dict[str, list[float]] = {}
+    for _ in range(resamples):
+        ig = rng.integers(0, len(next(iter(gen.values()))), len(next(iter(gen.values()))))
+        ir = rng.integers(0, len(next(iter(real.values()))), len(next(iter(real.values()))))
+        for key, value in _replicate(
+            metrics, layers, gen, real, ig, ir, kid_subset, k, rng
+        ).items():
+            replicates.setdefault(key, []).append(value)
+    tail = (1 - LEVEL) / 2 * 100
+    out = {}
+    for key, values in replicates.items():
+        shift = float(np.mean(values)) - estimates[key]
+        low, high = (float(np.percentile(values, q)) - shift for q in (tail, 100 - tail))
+        out[key] = [max(low, 0.0) if key == "frechet_inception_distance" else low, high]
+    return out
+
+
+def _replicate(
+    metrics: tuple[str, ...],
+    layers: dict[str, str],
+    gen: dict[str, torch.Tensor],
+    real: dict[str, torch.Tensor],
+    ig: np.ndarray,
+    ir: np.ndarray,
+    kid_subset: int | None,
+    k: int,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    if "fid" in metrics:
+        layer = layers["fid"]
+        out["frechet_inception_distance"] = frechet(gen[layer][ig], real[layer][ir])
+    if "kid" in metrics:
+        layer, m = layers["kid"], kid_subset or min(len(ig), len(ir))
+        g, r = gen[layer].float(), real[layer].float()
+        out["kernel_inception_distance_mean"] = _kid(g[rng.choice(ig, m)], r[rng.choice(ir, m)])
+    if "prc" in metrics:
+        layer = layers["prc"]
+        (ug, wg), (ur, wr) = _unique(ig), _unique(ir)
+        p, r = precision_recall(gen[layer][ug], real[layer][ur], k, wg, wr)
+        out["precision"], out["recall"] = p, r
+    return out
+
+
+def fid_infinity(
+    gen: torch.Tensor,
+    real: torch.Tensor,
+    fractions: tuple[float, ...] = FID_INF_FRACTIONS,
+    draws: int = FID_INF_DRAWS,
+    seed: int = SEED,
+) -> dict[str, Any]:
+    """FID∞: FID of random generated subsets of several sizes, extrapolated linearly in 1/N to 0."""
+    rng = np.random.default_rng(seed)
+    n = len(gen)
+    sizes = sorted({max(3, round(f * n)) for f in fractions})
+    points = []
+    for size in sizes:
+        fids = [frechet(gen[rng.choice(n, size, replace=False)], real) for _ in range(draws)]
+        points.append((size, float(np.mean(fids))))
+    slope, intercept = np.polyfit([1 / s for s, _ in points], [f for _, f in points], 1)
+    return {"value": float(intercept), "sizes": sizes, "points": points, "slope": float(slope)}

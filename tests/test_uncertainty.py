@@ -1,0 +1,101 @@
+"""Bootstrap intervals and FID∞: exact where they reuse torch-fidelity's definitions, and telling.
+
+The fast Fréchet step used for resamples is checked against torch-fidelity's
+own function; the intervals must overlap for two seeds of the same generator
+and separate a collapsed generator from a healthy one; FID∞ must remove FID's
+small-sample bias (closer to 0 for two halves of real data, below FID for a
+generator).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ganzoo
+from ganzoo.eval.uncertainty import _kid, fid_infinity, frechet, precision_recall
+
+FID = "frechet_inception_distance"
+
+
+def torch_fidelity_fid(a: torch.Tensor, b: torch.Tensor) -> float:
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+    stats = [fid_features_to_statistics(x) for x in (a, b)]
+    return fid_statistics_to_metric(*stats, verbose=False)[FID]
+
+
+@pytest.mark.parametrize("n, d", [(300, 512), (1200, 64)], ids=["fewer-images", "fewer-dims"])
+def test_the_fast_frechet_step_is_torch_fidelitys(n, d):
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(n, d, generator=g) * 1.3 + 0.2
+    b = torch.randn(n + 17, d, generator=g)
+    expected = torch_fidelity_fid(a, b)
+    assert frechet(a, b) == pytest.approx(expected, rel=1e-6)
+
+
+def test_kid_and_precision_recall_replicates_use_torch_fidelitys_definitions():
+    from torch_fidelity.metric_kid import kernel_poly, mmd2
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(200, 32, generator=g), torch.randn(200, 32, generator=g) * 1.2
+    options = dict(kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None, kid_kernel_poly_coef0=1)
+    x, y = a.numpy(), b.numpy()
+    kid = mmd2(
+        kernel_poly(x, x, **options), kernel_poly(x, y, **options), kernel_poly(y, y, **options)
+    )
+    assert _kid(a, b) == pytest.approx(float(kid), rel=1e-4)
+    theirs = prc_features_to_metric(a, b, prc_neighborhood=3, save_cpu_ram=True, verbose=False)
+    assert precision_recall(a, b, 3) == pytest.approx((theirs["precision"], theirs["recall"]))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = ganzoo.load_dataset("mnist5k", "train")
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+    return data.images[order], data.labels[order]
+
+
+def interval(images: torch.Tensor, key: str = FID) -> list[float]:
+    result = ganzoo.evaluate(images, dataset="mnist5k", metrics="fid,kid,pr")
+    for name, (low, high) in result.intervals.items():
+        assert low <= result.metrics[name] <= high, name
+    return result.intervals[key]
+
+
+def overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def test_two_draws_of_one_generator_overlap_and_collapse_stands_apart(digits):
+    """Real train digits stand in for a healthy generator; only ones for a collapsed one."""
+    images, labels = digits
+    first, second = interval(images[:300]), interval(images[300:600])
+    assert overlap(first, second)
+    collapsed = interval(images[labels == 1][:300])
+    assert not overlap(first, collapsed) and collapsed[0] > first[1]
+
+
+def test_fid_infinity_removes_small_sample_bias(digits, tmp_path):
+    images, labels = digits
+    half = len(images) // 2
+    reference = tmp_path / "half.npz"
+    np.savez(reference, images=images[half:].numpy())
+    same = ganzoo.evaluate(images[:300], dataset=f"npz:{reference}", metrics="fid,fid_inf")
+    assert abs(same.metrics["fid_infinity"]) < same.metrics[FID]
+    assert same.protocol["settings"]["fid_inf"]["sizes"] == [60, 120, 180, 240, 300]
+    noisy = (images[:300].float() + 60 * torch.randn(300, 1, 28, 28)).clamp(0, 255).byte()
+    worse = ganzoo.evaluate(noisy, dataset=f"npz:{reference}", metrics="fid,fid_inf")
+    assert 0 < worse.metrics["fid_infinity"] < worse.metrics[FID]
+
+
+def test_fid_infinity_extrapolates_linearly_in_one_over_n():
+    g = torch.Generator().manual_seed(2)
+    real = torch.randn(2000, 8, generator=g)
+    gen = torch.randn(1000, 8, generator=g) + 0.5
+    found = fid_infinity(gen, real)
+    (_, f0), (_, f1) = found["points"][0], found["points"][-1]
+    assert f0 > f1 > found["value"] > 0  # FID falls with N towards its limit
+    assert found["value"] == pytest.approx(8 * 0.25, rel=0.15)  # the true distance, 8 x 0.5^2
