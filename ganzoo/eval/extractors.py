@@ -41,6 +41,8 @@ class ResolvedWeights:
     unsupported: Mapping[str, str] = field(default_factory=dict)
     #: The sha256 the file must have, held in the code (a known file), else None.
     expected_sha256: str | None = None
+    #: "state_dict" (loadable with weights_only=True) or "torchscript" (needs expected_sha256).
+    format: str = "state_dict"
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,18 @@ class UnsafeWeightsError(GanzooError):
 
 
 def load_verified(
-    path: str | os.PathLike, expected_sha256: str | None, what: str, fix: str
-) -> tuple[bytes, Mapping]:
-    """The file's bytes and its state dict, after proving both safe (and expected, if known)."""
+    path: str | os.PathLike,
+    expected_sha256: str | None,
+    what: str,
+    fix: str,
+    torchscript: bool = False,
+) -> tuple[bytes, Mapping | None]:
+    """The file's bytes and its state dict, after proving both safe (and expected, if known).
+
+    A TorchScript archive (``torchscript=True``: a publisher's own file, such as
+    OpenAI's CLIP weights) cannot be loaded with ``weights_only=True``; it is
+    accepted only when its sha256 is one held in the code.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -50,6 +59,13 @@ def load_verified(
             f"{what} {str(path)!r} has sha256 {digest[:12]}..., not the expected "
             f"{expected_sha256[:12]}...: it was changed or damaged; {fix}"
         )
+    if torchscript:
+        if expected_sha256 is None:
+            raise UnsafeWeightsError(
+                f"{what} {str(path)!r} is a TorchScript archive, which ganzoo accepts only with a "
+                f"known sha256; {fix}"
+            )
+        return data, None
     return data, plain_tensors(data, path, what, fix)
 
 
@@ -98,7 +114,8 @@ def private_copy(resolved: ResolvedWeights, extractor: str) -> Iterator[Resolved
         if resolved.expected_sha256
         else "give a plain state-dict file (torch.save(model.state_dict(), path))"
     )
-    data, _ = load_verified(resolved.path, resolved.expected_sha256, what, fix)
+    torchscript = resolved.format == "torchscript"
+    data, _ = load_verified(resolved.path, resolved.expected_sha256, what, fix, torchscript)
     directory = tempfile.mkdtemp(prefix="ganzoo-weights-")
     try:
         copy = Path(directory, "weights" + (Path(resolved.path).suffix or ".pt"))

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from ganzoo import FeatureExtractorInfo, hookimpl
 
+#: Mirrors ganzoo_extractors.clip.NAMES (not imported here: registering must not import torch).
+CLIP_NAMES = ("clip-vit-b-32", "clip-vit-b-16", "clip-vit-l-14", "clip-rn50")
 LENET_SHA256 = "a1146ba0600c275fb2eb25c3a10324a6d27214644a5d3e56cc543b1c8a79a77e"
 
 
@@ -42,3 +44,16 @@ def register_feature_extractors(register: Callable[..., None]) -> None:
             "for 28x28 grayscale; 128-d penultimate features, 10 logits for IS.",
         ),
     )
+    for name in CLIP_NAMES:
+        register(
+            name,
+            FeatureExtractorInfo(
+                extractor_class="ganzoo_extractors.clip:ClipExtractor",
+                layers={"fid": "clip", "kid": "clip", "prc": "clip"},
+                resolve_weights=f"ganzoo_extractors.clip:resolve_{name.replace('-', '_')}",
+                resize="bilinear (TensorFlow 1.x compatible) to the encoder's input, CLIP normalisation",
+                description=f"CLIP {name[5:].upper()} image encoder (OpenAI) as in torch-fidelity: "
+                "semantic features for FD/KD/PR; weights from --extractor-weights, "
+                "GANZOO_CLIP_WEIGHTS, the torch hub cache or a download.",
+            ),
+        )
