@@ -17,6 +17,7 @@ multiplicity instead of letting duplicates shrink k-NN radii to zero.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -107,10 +108,53 @@ def bootstrap(
     Resampling with replacement puts duplicates into both sets, which raises
     FID and KID by itself; the percentile interval of the replicates is
     therefore shifted by the replicates' mean offset from the point estimate
-    (bias-corrected percentile bootstrap).  FID's interval stops at 0.
+    (bias-corrected percentile bootstrap), and clipped to what the metric can
+    take (FID at 0, precision and recall to [0, 1]).
     """
     rng = np.random.default_rng(seed)
     replicates: dict[str, list[float]] = {}
+    with one_thread():
+        _draw(metrics, layers, gen, real, kid_subset, k, resamples, rng, replicates)
+    tail = (1 - LEVEL) / 2 * 100
+    out = {}
+    for key, values in replicates.items():
+        shift = float(np.mean(values)) - estimates[key]
+        low, high = (float(np.percentile(values, q)) - shift for q in (tail, 100 - tail))
+        lowest, highest = BOUNDS.get(key, (-np.inf, np.inf))
+        out[key] = [max(low, lowest), min(high, highest)]
+    return out
+
+
+#: Values a metric cannot leave, so no interval does either.
+BOUNDS = {
+    "frechet_inception_distance": (0.0, np.inf),
+    "precision": (0.0, 1.0),
+    "recall": (0.0, 1.0),
+}
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Small linear algebra many times over: threads only fight (badly, on shared cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _draw(
+    metrics: tuple[str, ...],
+    layers: dict[str, str],
+    gen: dict[str, torch.Tensor],
+    real: dict[str, torch.Tensor],
+    kid_subset: int | None,
+    k: int,
+    resamples: int,
+    rng: np.random.Generator,
+    replicates: dict[str, list[float]],
+) -> None:
     for _ in range(resamples):
         ig = rng.integers(0, len(next(iter(gen.values()))), len(next(iter(gen.values()))))
         ir = rng.integers(0, len(next(iter(real.values()))), len(next(iter(real.values()))))
@@ -118,13 +162,6 @@ def bootstrap(
             metrics, layers, gen, real, ig, ir, kid_subset, k, rng
         ).items():
             replicates.setdefault(key, []).append(value)
-    tail = (1 - LEVEL) / 2 * 100
-    out = {}
-    for key, values in replicates.items():
-        shift = float(np.mean(values)) - estimates[key]
-        low, high = (float(np.percentile(values, q)) - shift for q in (tail, 100 - tail))
-        out[key] = [max(low, 0.0) if key == "frechet_inception_distance" else low, high]
-    return out
 
 
 def _replicate(
@@ -166,8 +203,9 @@ def fid_infinity(
     n = len(gen)
     sizes = sorted({max(3, round(f * n)) for f in fractions})
     points = []
-    for size in sizes:
-        fids = [frechet(gen[rng.choice(n, size, replace=False)], real) for _ in range(draws)]
-        points.append((size, float(np.mean(fids))))
+    with one_thread():
+        for size in sizes:
+            fids = [frechet(gen[rng.choice(n, size, replace=False)], real) for _ in range(draws)]
+            points.append((size, float(np.mean(fids))))
     slope, intercept = np.polyfit([1 / s for s, _ in points], [f for _, f in points], 1)
     return {"value": float(intercept), "sizes": sizes, "points": points, "slope": float(slope)}
