@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..leaderboard import DamagedBoardError
 
 SORT_CHOICES = click.Choice(
-    ["fid", "is", "kid", "precision", "recall", "bpd"], case_sensitive=False
+    ["fid", "fid_inf", "is", "kid", "precision", "recall", "bpd"], case_sensitive=False
 )
 
 
@@ -41,7 +41,9 @@ def eval_leaderboard_cmd(
     """Score every run (checkpoint) lacking a result under this protocol, then rebuild the leaderboard.
 
     Results already in RUN/eval/ under the same protocol are reused.  Writes
-    OUT/<dataset>-<extractor>.{json,csv,md,html} and -curves.png.  A damaged
+    OUT/<dataset>-<extractor>.{json,csv,md,html} and -curves.png; each
+    protocol's real-data floor (held-out real images scored the same way) is
+    scored once and cached in OUT/floors/.  A damaged
     OUT/<dataset>-<extractor>.json stops it before anything is scored or
     written.  --rebuild moves each damaged board in OUT aside (renamed to
     .damaged, never deleted) and rebuilds it from the runs' RUN/eval/*.json
@@ -80,7 +82,20 @@ def _warn_damaged(damaged: list[DamagedBoardError]) -> None:
     "--format", "fmt", default="table", show_default=True,
     type=click.Choice(["table", "md", "csv", "html", "json"]),
 )  # fmt: skip
-@click.option("--latest", is_flag=True, help="Only each run's latest scored checkpoint.")
+@click.option(
+    "--latest",
+    "view",
+    flag_value="final",
+    default=True,
+    help="One row per run: its latest scored checkpoint (the default).",
+)
+@click.option(
+    "--best",
+    "view",
+    flag_value="best",
+    help="One row per run: its best checkpoint, chosen on the evaluation reference (optimistic).",
+)
+@click.option("--all-checkpoints", "view", flag_value="all", help="Every scored checkpoint.")
 @click.option(
     "--dir",
     "directory",
@@ -88,8 +103,13 @@ def _warn_damaged(damaged: list[DamagedBoardError]) -> None:
     show_default=True,
     type=click.Path(file_okay=False),
 )
-def leaderboard_cmd(dataset, extractor, sort, fmt, latest, directory) -> None:
-    """Show a leaderboard written by `ganzoo eval leaderboard` or `ganzoo zoo`."""
+def leaderboard_cmd(dataset, extractor, sort, fmt, view, directory) -> None:
+    """Show a leaderboard written by `ganzoo eval leaderboard` or `ganzoo zoo`.
+
+    Only reads: each table's real-data floor shows when `ganzoo eval
+    leaderboard` has scored it.  --format json prints the rows shown; the
+    .json file itself keeps every checkpoint.
+    """
     from .. import leaderboard as lb
     from ..errors import GanzooError
     from ..leaderboard import text
@@ -117,25 +137,25 @@ def leaderboard_cmd(dataset, extractor, sort, fmt, latest, directory) -> None:
         )
     for board in chosen:
         if fmt == "table":
-            click.echo(text.to_terminal(board, sort, latest, run_base=Path(directory)) + "\n")
+            click.echo(text.to_terminal(board, sort, view, run_base=Path(directory)) + "\n")
         elif fmt == "md":
-            click.echo(text.to_markdown(board, sort, latest))
+            click.echo(text.to_markdown(board, sort, view))
         elif fmt == "csv":
-            click.echo(text.to_csv(board, sort, latest), nl=False)
+            click.echo(text.to_csv(board, sort, view), nl=False)
         elif fmt == "json":
             data = board.as_dict()
-            if sort or latest:
-                data["rows"] = [
-                    row
-                    for pid in board.protocol_ids()
-                    for row in lb.records(board.table(pid, sort, latest))
-                ]
+            data["rows"] = [
+                row
+                for pid in board.protocol_ids()
+                for row in lb.records(board.table(pid, sort, view))
+            ]
             click.echo(json.dumps(data, indent=2, sort_keys=True))
         else:
             from ..leaderboard.page import render
 
             plot = Path(directory) / f"{board.stem}-curves.png"
-            click.echo(render(board, Path(directory), plot if plot.is_file() else None), nl=False)
+            shown = plot if plot.is_file() else None
+            click.echo(render(board, Path(directory), shown, sort, view), nl=False)
 
 
 @click.command("zoo")
@@ -170,10 +190,11 @@ def zoo_cmd(threads, **options) -> None:
         torch.set_num_threads(previous_threads)
     boards = Path(opts.leaderboards)
     if report.board is not None:
-        click.echo(to_terminal(report.board, latest_only=True, run_base=boards))
+        click.echo(to_terminal(report.board, run_base=boards))
         click.echo(
-            f"\nall checkpoints: {boards / report.board.stem}.{{md,csv,html,json}}, "
-            f"curves: {boards / report.board.stem}-curves.png"
+            f"\nboard: {boards / report.board.stem}.{{md,csv,html}}, every checkpoint: "
+            f"{boards / report.board.stem}.json and -curves.png "
+            "(ganzoo leaderboard --all-checkpoints)"
         )
     click.echo(f"zoo finished in {report.seconds / 60:.1f} min", err=True)
     if report.failures:

@@ -1,11 +1,14 @@
 """Leaderboards: ranked tables of evaluation results, one per protocol.
 
-``table`` defines a board and ranks its tables, ``collect`` turns a run's
-result files into rows, ``store`` reads, rebuilds and writes the board files
-(pandas, under a file lock; a damaged file is never overwritten), ``text``
-renders CSV, Markdown and the terminal view, ``page`` the self-contained HTML
-page, ``plot`` the metric-against-steps curves, and ``refresh`` scores what is
-missing before rebuilding.
+``table`` defines a board and ranks its tables (rank groups from the
+bootstrap intervals, one row per run or every checkpoint), ``collect`` turns a
+run's result files into rows, ``floor`` scores and caches each protocol's
+real-data floor, ``store`` reads, rebuilds and writes the board files (pandas,
+under a file lock; a damaged file is never overwritten), ``text`` renders CSV,
+Markdown and the terminal view, ``page`` the self-contained HTML page,
+``notes`` the sentences that say how to read a table, ``plot`` the curves
+against steps and wall time, and ``refresh`` scores what is missing before
+rebuilding.
 """
 
 from .store import DamagedBoardError, available, load, scan, update, write

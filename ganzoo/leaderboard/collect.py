@@ -15,7 +15,7 @@ from typing import Any
 
 from ..atomic import atomic_write
 from ..eval.protocol import result_key as result_identity
-from .table import METRICS, comparable_protocol, protocol_id, stem
+from .table import INTERVALS, METRICS, comparable_protocol, protocol_id, stem
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -94,6 +94,34 @@ def _mtime(path: Path) -> int:
         return -1
 
 
+def _interval(bounds: Any) -> tuple[float | None, float | None]:
+    numbers = isinstance(bounds, list | tuple) and len(bounds) == 2
+    if numbers and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds):
+        return float(bounds[0]), float(bounds[1])
+    return None, None
+
+
+def metric_columns(result: dict[str, Any]) -> dict[str, Any]:
+    """Means, spread over seeds and bootstrap interval of each metric of one result file.
+
+    Files written before intervals existed have none; their rows simply have
+    no ``_low``/``_high`` and so no rank group.
+    """
+    means = result.get("metrics") or {}
+    stds = result.get("metrics_std_over_seeds") or {}
+    intervals = result.get("intervals") if isinstance(result.get("intervals"), dict) else {}
+    row: dict[str, Any] = {"bpd": result.get("bits_per_dim")}
+    for column, (key, _, _) in METRICS.items():
+        if column == "bpd":
+            continue
+        row[column] = means.get(key)
+        row[f"{column}_std"] = stds.get(key) if key in means else None
+        if column in INTERVALS:
+            bounds = _interval(intervals.get(key)) if key in means else (None, None)
+            row[f"{column}_low"], row[f"{column}_high"] = bounds
+    return row
+
+
 def collect_run(
     run_dir: Path, out_dir: Path, dataset: str, extractor: str, versions: dict[str, str | None]
 ) -> list[dict[str, Any]]:
@@ -106,8 +134,6 @@ def collect_run(
     for path, result in _results(run_dir, info.get("dataset", ""), dataset, extractor):
         protocol = result["protocol"]
         step = int(protocol["checkpoint"]["step"])
-        means = result.get("metrics") or {}
-        stds = result.get("metrics_std_over_seeds") or {}
         at_step = progress.get(str(step)) or {}
         row: dict[str, Any] = {
             "protocol": protocol_id(protocol),
@@ -124,13 +150,8 @@ def collect_run(
             "run": rel_run,
             "result": os.path.relpath(path.resolve(), out_dir.resolve()),
             "_protocol": comparable_protocol(protocol),
+            **metric_columns(result),
         }
-        for column, (result_key, _, _) in METRICS.items():
-            if column == "bpd":
-                row["bpd"] = result.get("bits_per_dim")
-                continue
-            row[column] = means.get(result_key)
-            row[f"{column}_std"] = stds.get(result_key) if result_key in means else None
         grid = _sample_grid(run_dir, step)
         if grid is not None:
             name = f"{run_dir.resolve().name}-{key}-{grid.stem}.png"

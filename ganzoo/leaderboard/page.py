@@ -5,7 +5,9 @@ Every value that comes from a run or a plugin goes through ``html.escape``
 ``javascript:`` URL); no value is ever placed inside the script.  Columns sort on a click on their
 header; ``page.html#sort=fid`` (or ``#sort=fid,fid`` for descending) opens the
 page sorted by clicking the same headers, which is also how the browser test
-drives it.
+drives it.  The real-data floor is a row of its own (class ``floor``, rank
+``floor``), and model rows that score better than it are marked ``above-floor``
+and named above the table.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from .table import LABELS, METRICS, Board, describe_protocol
-from .text import format_count, format_time, format_value, measured, url_path
+from . import notes
+from .table import LABELS, Board, is_floor
+from .text import format_count, format_text, format_time, format_value, measured, reading, url_path
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222}
@@ -32,6 +35,8 @@ th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after
 td img{image-rendering:pixelated;width:112px;height:auto;display:block}
 .protocol{font-size:.9em;color:#444}pre{background:#f7f7f7;padding:.5em;overflow:auto}
 .plot img{max-width:100%}
+tr.floor td{background:#eef6ee;font-style:italic}tr.above-floor td{background:#fdecea}
+p.warning{color:#a40000}td[data-value]{white-space:nowrap}
 """
 
 SCRIPT = """
@@ -73,6 +78,7 @@ SCRIPT = """
 #: (data-key, header, text column) of the columns before the metrics.
 HEADS = [
     ("rank", "#", False),
+    ("group", "group", False),
     ("samples", "samples", True),
     ("model", "model", True),
     ("family", "family", True),
@@ -93,11 +99,41 @@ def _data_uri(path: Path) -> str | None:
 
 
 def _num(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else repr(float(value))
+    if isinstance(value, str) or value is None or pd.isna(value):
+        return ""
+    return repr(float(value))
 
 
-def _table(board: Board, pid: str, out_dir: Path) -> str:
-    frame = board.table(pid)
+def _row(row: pd.Series, metrics: list[str], out_dir: Path, above: bool) -> str:
+    """One ``<tr>``: every value escaped, numbers also as ``data-value`` for sorting."""
+    grid = row.get("sample_grid")
+    uri = _data_uri(out_dir / grid) if isinstance(grid, str) else None
+    step = format_text(None if pd.isna(row["step"]) else int(row["step"]))
+    image = f'<img alt="samples of {escape(str(row["model"]))} at step {step}" src="{uri}">'
+    version = row["plugin_version"]
+    plugin = format_text(row["plugin"]) + (f" {version}" if isinstance(version, str) else "")
+    cells = [
+        f'<td data-value="{_num(row["rank"])}">{escape(format_text(row["rank"]))}</td>',
+        f'<td data-value="{_num(row["group"])}">{escape(format_text(row["group"]))}</td>',
+        f'<td class="text">{image if uri else "-"}</td>',
+        f'<td class="text">{escape(format_text(row["model"]))}</td>',
+        f'<td class="text">{escape(format_text(row["family"]))}</td>',
+        f'<td class="text">{escape(plugin)}</td>',
+        f'<td data-value="{_num(row["parameters"])}">{escape(format_count(row["parameters"]))}</td>',
+        f'<td data-value="{_num(row["step"])}">{step}</td>',
+        f'<td data-value="{_num(row["train_time_s"])}">{escape(format_time(row["train_time_s"]))}</td>',
+        f'<td class="text">{escape(format_text(row["device"]))}</td>',
+    ]
+    for m in metrics:
+        cells.append(f'<td data-value="{_num(row[m])}">{escape(format_value(row, m))}</td>')
+    run = str(row["run"])
+    cells.append(f'<td class="text"><a href="{escape(url_path(run))}">{escape(run)}</a></td>')
+    cls = "floor" if is_floor(row) else "above-floor" if above else ""
+    return (f'<tr class="{cls}">' if cls else "<tr>") + "".join(cells) + "</tr>"
+
+
+def _table(board: Board, pid: str, out_dir: Path, sort: str | None, view: str) -> str:
+    frame = board.table(pid, sort, view, floor=True)
     metrics = measured(frame)
     heads = [*HEADS, *[(m, LABELS[m], False) for m in metrics], ("run", "run", True)]
     out = ['<table class="board"><thead><tr>']
@@ -105,41 +141,16 @@ def _table(board: Board, pid: str, out_dir: Path) -> str:
         cls = ' class="text"' if text else ""
         out.append(f'<th data-key="{key}"{cls}>{escape(label)}</th>')
     out.append("</tr></thead><tbody>")
-    for _, row in frame.iterrows():
-        grid = row.get("sample_grid")
-        uri = _data_uri(out_dir / grid) if isinstance(grid, str) else None
-        image = (
-            f'<img alt="samples of {escape(str(row["model"]))} at step {int(row["step"])}" '
-            f'src="{uri}">'
-            if uri
-            else "-"
-        )
-        version = row["plugin_version"]
-        plugin = str(row["plugin"]) + (f" {version}" if isinstance(version, str) else "")
-        cells = [
-            f'<td data-value="{_num(row["rank"])}">{escape(str(row["rank"]))}</td>',
-            f'<td class="text">{image}</td>',
-            f'<td class="text">{escape(str(row["model"]))}</td>',
-            f'<td class="text">{escape(str(row["family"]))}</td>',
-            f'<td class="text">{escape(plugin)}</td>',
-            f'<td data-value="{_num(row["parameters"])}">{escape(format_count(row["parameters"]))}</td>',
-            f'<td data-value="{_num(row["step"])}">{int(row["step"])}</td>',
-            f'<td data-value="{_num(row["train_time_s"])}">{escape(format_time(row["train_time_s"]))}</td>',
-            f'<td class="text">{escape(row["device"] if isinstance(row["device"], str) else "-")}</td>',
-        ]
-        for m in metrics:
-            cells.append(f'<td data-value="{_num(row[m])}">{escape(format_value(row, m))}</td>')
-        run = str(row["run"])
-        cells.append(f'<td class="text"><a href="{escape(url_path(run))}">{escape(run)}</a></td>')
-        out.append("<tr>" + "".join(cells) + "</tr>")
+    for beats, (_, row) in zip(notes.beats_floor(frame), frame.iterrows(), strict=True):
+        out.append(_row(row, metrics, out_dir, beats))
     out.append("</tbody></table>")
-    metric = frame.attrs["sort"]
-    direction = "lower" if METRICS[metric][1] else "higher"
+    protocol, *paragraphs = reading(board, pid, frame)
     return (
         f'<section id="protocol-{escape(pid)}"><h2>Protocol {escape(pid)}</h2>'
-        f'<p class="protocol">{escape(describe_protocol(board.protocols[pid]))}</p>'
-        f"<p>Ranked by {escape(LABELS[metric])} ({direction} is better); click a column "
-        f"header to sort.</p>"
+        f'<p class="protocol">{escape(protocol)}</p>'
+        + "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+        + "".join(f'<p class="warning">{escape(p)}</p>' for p in notes.above_floor(frame))
+        + "<p>Click a column header to sort.</p>"
         + "".join(out)
         + "<details><summary>full protocol</summary><pre>"
         + escape(json.dumps(board.protocols[pid], indent=2, sort_keys=True))
@@ -147,17 +158,21 @@ def _table(board: Board, pid: str, out_dir: Path) -> str:
     )
 
 
-def render(board: Board, out_dir: Path, plot: Path | None = None) -> str:
+def render(
+    board: Board, out_dir: Path, plot: Path | None = None, sort: str | None = None,
+    view: str = "final",
+) -> str:  # fmt: skip
     title = f"ganzoo leaderboard: {board.dataset}, {board.extractor}"
     body = [f"<h1>{escape(title)}</h1>"]
     if not board.rows:
         body.append("<p>No results yet.</p>")
     for pid in board.protocol_ids():
-        body.append(_table(board, pid, out_dir))
+        body.append(_table(board, pid, out_dir, sort, view))
     uri = _data_uri(plot) if plot is not None else None
     if uri:
         body.append(
-            '<section class="plot"><h2>FID and IS against training steps</h2>'
+            '<section class="plot"><h2>FID against training steps and wall time (every '
+            "checkpoint), IS against steps</h2>"
             f'<img alt="metric curves" src="{uri}"></section>'
         )
     return (

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import GanzooError, warn
 from ..eval.request import EvalRequest
 from ..pretrained.asrun import stands_for
-from . import store
+from . import floor, store
 from .collect import read_json, result_target
 from .table import LABELS, METRICS, Board, stem
 
@@ -181,6 +181,7 @@ def score_and_rebuild(
     """Evaluate what is missing, then rebuild every leaderboard the runs belong to.
 
     A damaged checkpoint is skipped and reported; the rest are scored and ranked.
+    Each table's real-data floor is scored once, after the models, and cached.
     """
     groups = _groups(run_dirs, request)
     for dataset, extractor in groups:  # a damaged board stops us before any scoring
@@ -194,10 +195,15 @@ def score_and_rebuild(
             damaged.append(f"{run_dir} step {step}")
     if damaged:
         warn(f"{len(damaged)} damaged checkpoint(s) skipped: {'; '.join(damaged)}")
-    return [
-        store.update(out_dir, dataset, extractor, runs, sort=sort)
-        for (dataset, extractor), runs in groups.items()
-    ]
+    boards = []
+    for (dataset, extractor), runs in groups.items():
+        board = store.update(out_dir, dataset, extractor, runs, sort=sort)
+        # The protocols are known once the board is rebuilt; a new floor means one more
+        # rebuild, under the lock again, so that no concurrent update is overwritten.
+        if floor.ensure(board, Path(out_dir), request, echo):
+            board = store.update(out_dir, dataset, extractor, runs, sort=sort)
+        boards.append(board)
+    return boards
 
 
 def _score(run_dir: Path, step: int, request: EvalRequest, echo: Callable[[str], None]) -> bool:

@@ -6,6 +6,9 @@ file, so several ``ganzoo eval`` processes finishing at once cannot lose each
 other's rows.  A run directory that has disappeared keeps the rows it had (so a
 committed leaderboard survives without its runs).
 
+The real-data floors shown with each table are read from their cache
+(``OUT/floors/``, written by ``floor.ensure``); nothing here scores anything.
+
 Because those rows exist nowhere else, a ``<stem>.json`` that is present but
 unusable is never overwritten: every reader raises ``DamagedBoardError``, and
 only a rebuild (``ganzoo eval leaderboard --rebuild``) moves the file aside,
@@ -27,6 +30,7 @@ from typing import Any
 
 from ..atomic import atomic_write_text
 from ..errors import GanzooError
+from . import floor
 from .collect import collect_run, plugin_versions
 from .table import FORMAT, METRICS, Board, records, stem
 
@@ -226,13 +230,17 @@ def update(
         board = Board(
             dataset, extractor, rows, protocols, sort or (previous.sort if previous else None)
         )
-        board.rows = [row for pid in board.protocol_ids() for row in records(board.table(pid))]
+        board.rows = [
+            row for pid in board.protocol_ids() for row in records(board.table(pid, view="all"))
+        ]
+        board.floors = floor.entries(out_dir, protocols)
         write(board, out_dir)
     return board
 
 
 def write(board: Board, out_dir: Path) -> list[Path]:
-    """``<stem>.json`` (the source of truth), ``.csv``, ``.md``, ``.html`` and ``-curves.png``."""
+    """``<stem>.json`` (the source of truth: every row), ``.csv``, ``.md``, ``.html`` (one row
+    per run, with the floor) and ``-curves.png`` (every checkpoint)."""
     from .page import render
     from .plot import write_plot
     from .text import to_csv, to_markdown

@@ -5,6 +5,11 @@ recorded protocol minus what does not change a number's meaning (checkpoint
 step, software versions, batch size, device, where the weights came from).
 ``collect`` turns the runs' result files into rows and ``store`` reads and
 writes the board files.
+
+A rank alone overstates what a few hundred images can tell apart, so each
+table also carries rank *groups* (rows whose bootstrap intervals overlap the
+leader's) and, where one was scored, the real-data *floor* (``floor``): a row
+that is never ranked, placed where its number falls.
 """
 
 from __future__ import annotations
@@ -28,11 +33,17 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "precision": ("precision", False, "{:.3f}"),
     "recall": ("recall", False, "{:.3f}"),
     "bpd": ("bits_per_dim", True, "{:.3f}"),
+    "fid_inf": ("fid_infinity", True, "{:.2f}"),
 }
+#: Metrics whose result files carry a bootstrap interval (columns ``<metric>_low``/``_high``).
+INTERVALS = ("fid", "kid", "precision", "recall")
 #: Which metric ranks a table when none is asked for (the first one the protocol measured).
-DEFAULT_ORDER = ("fid", "kid", "is", "bpd", "precision", "recall")
+DEFAULT_ORDER = ("fid", "fid_inf", "kid", "is", "bpd", "precision", "recall")
+#: Which rows a table shows: each run's latest checkpoint, its best one, or every one.
+VIEWS = ("final", "best", "all")
 LABELS = {
     "fid": "FID",
+    "fid_inf": "FID∞",
     "is": "IS",
     "kid": "KID",
     "precision": "precision",
@@ -40,12 +51,16 @@ LABELS = {
     "bpd": "bits/dim",
 }
 COLUMNS = [
-    "protocol", "rank", "model", "family", "plugin", "plugin_version", "parameters", "step",
-    "ema", "train_time_s", "device", "seeds",
-    "is", "is_std", "fid", "fid_std", "kid", "kid_std",
-    "precision", "precision_std", "recall", "recall_std", "bpd",
+    "protocol", "rank", "group", "model", "family", "plugin", "plugin_version", "parameters",
+    "step", "ema", "train_time_s", "device", "seeds",
+    "is", "is_std", "fid", "fid_std", "fid_low", "fid_high", "fid_inf", "fid_inf_std",
+    "kid", "kid_std", "kid_low", "kid_high",
+    "precision", "precision_std", "precision_low", "precision_high",
+    "recall", "recall_std", "recall_low", "recall_high", "bpd",
     "run", "sample_grid", "result",
 ]  # fmt: skip
+#: The rank shown for the real-data floor, which is never ranked.
+FLOOR_RANK = "floor"
 
 
 def stem(dataset: str, extractor: str) -> str:
@@ -68,7 +83,7 @@ def describe_protocol(protocol: dict[str, Any]) -> str:
         if ref
         else "no reference"
     )
-    names = {"isc": "IS", "fid": "FID", "kid": "KID", "prc": "precision/recall"}
+    names = {"isc": "IS", "fid": "FID", "fid_inf": "FID∞", "kid": "KID", "prc": "precision/recall"}
     metrics = ", ".join(names.get(m, m) for m in p["metrics"])
     settings = p.get("settings") or {}
     extra = (
@@ -94,6 +109,8 @@ class Board:
     rows: list[dict[str, Any]]
     protocols: dict[str, dict[str, Any]] = field(default_factory=dict)
     sort: str | None = None
+    #: protocol id -> {"description", "row"} of its real-data floor, or {"missing": why not}.
+    floors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -106,13 +123,25 @@ class Board:
             counts[row["protocol"]] = counts.get(row["protocol"], 0) + 1
         return sorted(self.protocols, key=lambda pid: (-counts.get(pid, 0), pid))
 
-    def table(self, pid: str, sort: str | None = None, latest_only: bool = False) -> pd.DataFrame:
-        """The ranked table of one protocol."""
+    def table(
+        self, pid: str, sort: str | None = None, view: str = "final", floor: bool = False
+    ) -> pd.DataFrame:
+        """The ranked table of one protocol; ``floor`` adds the real-data floor row, unranked.
+
+        Ranks and groups are those among the rows shown: a run's earlier
+        checkpoints hidden by the view do not push other runs down.
+        """
         frame = pd.DataFrame([r for r in self.rows if r["protocol"] == pid], columns=COLUMNS)
-        if latest_only and not frame.empty:
-            last = frame.groupby("run")["step"].transform("max")
-            frame = frame[frame["step"] == last]
-        return rank(frame, sort_metric(frame, sort or self.sort))
+        metric = sort_metric(frame, sort or self.sort)
+        frame = rank(select(rank(frame, metric), view), metric)
+        if floor and self.floor_row(pid) is not None:
+            frame = with_floor(frame, self.floor_row(pid), metric)
+        frame.attrs.update(sort=metric, view=view)
+        return frame
+
+    def floor_row(self, pid: str) -> dict[str, Any] | None:
+        row = (self.floors.get(pid) or {}).get("row")
+        return row if isinstance(row, dict) else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,17 +154,20 @@ class Board:
                 for pid, p in self.protocols.items()
             },
             "rows": self.rows,
+            "floors": {pid: f for pid, f in self.floors.items() if pid in self.protocols},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Board:
         protocols = {pid: v["protocol"] for pid, v in (data.get("protocols") or {}).items()}
+        floors = data.get("floors") if isinstance(data.get("floors"), dict) else {}
         return cls(
             data["dataset"],
             data["extractor"],
             list(data.get("rows") or []),
             protocols,
             data.get("sort"),
+            {pid: f for pid, f in floors.items() if isinstance(f, dict)},
         )
 
 
@@ -153,21 +185,78 @@ def sort_metric(frame: pd.DataFrame, requested: str | None) -> str:
     return requested or "fid"
 
 
+NUMERIC = [c for c in COLUMNS if c.endswith(("_std", "_low", "_high")) or c in METRICS]
+
+
 def rank(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Sorted best first by ``metric`` (its direction is known); unmeasured rows last."""
     lower_better = METRICS[metric][1]
     frame = frame.copy()
-    for column in [c for c in COLUMNS if c.endswith("_std") or c in METRICS]:
+    for column in NUMERIC:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame = frame.sort_values(
         [metric, "model", "run", "step"],
         ascending=[lower_better, True, True, True],
         na_position="last",
         kind="mergesort",
-    )
+    ).reset_index(drop=True)
     frame["rank"] = frame[metric].rank(method="min", ascending=lower_better).astype("Int64")
+    frame["group"] = pd.array(rank_groups(frame, metric), dtype="Int64")
     frame.attrs["sort"] = metric
-    return frame.reset_index(drop=True)
+    return frame
+
+
+def rank_groups(frame: pd.DataFrame, metric: str) -> list[int | None]:
+    """Group of each row of a ranked ``frame``: rows the ranking metric cannot tell apart.
+
+    The best remaining row with an interval leads the next group, and every
+    remaining row whose interval overlaps the leader's joins it.  A row without
+    an interval (older results, metrics without one) gets no group.
+    """
+    groups: list[int | None] = [None] * len(frame)
+    if metric not in INTERVALS or frame.empty:
+        return groups
+    value, low, high = (frame[c].tolist() for c in (metric, f"{metric}_low", f"{metric}_high"))
+    left = [i for i in range(len(frame)) if not pd.isna(value[i]) and not pd.isna(low[i])
+            and not pd.isna(high[i])]  # fmt: skip
+    group = 0
+    while left:
+        group += 1
+        lead = left[0]
+        members = [i for i in left if low[i] <= high[lead] and low[lead] <= high[i]]
+        for i in members:
+            groups[i] = group
+        left = [i for i in left if i not in members]
+    return groups
+
+
+def select(frame: pd.DataFrame, view: str) -> pd.DataFrame:
+    """One row per run of a ranked ``frame`` (its final or its best checkpoint), or every row."""
+    if view not in VIEWS:
+        raise GanzooError(f"unknown leaderboard view {view!r}; choose from {', '.join(VIEWS)}")
+    if view == "all" or frame.empty:
+        return frame
+    if view == "final":
+        frame = frame[frame["step"] == frame.groupby("run")["step"].transform("max")]
+    return frame.drop_duplicates("run", keep="first")  # ranked: the first is the best
+
+
+def with_floor(frame: pd.DataFrame, floor: dict[str, Any], metric: str) -> pd.DataFrame:
+    """``frame`` with the floor row placed where its number falls, its rank ``floor``."""
+    rows = [*frame.to_dict("records"), {**floor, "rank": FLOOR_RANK, "group": None}]
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    for column in NUMERIC:
+        out[column] = pd.to_numeric(out[column], errors="coerce")
+    out["rank"] = out["rank"].astype(object).where(out["rank"].notna(), None)
+    out["group"] = out["group"].astype("Int64")
+    out = out.sort_values(  # stable: the ranked rows keep their order
+        metric, ascending=METRICS[metric][1], na_position="last", kind="mergesort"
+    )
+    return out.reset_index(drop=True)
+
+
+def is_floor(row: pd.Series | dict[str, Any]) -> bool:
+    return isinstance(row["rank"], str) and row["rank"] == FLOOR_RANK
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

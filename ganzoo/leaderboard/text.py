@@ -1,5 +1,9 @@
 """The leaderboard as text: CSV, Markdown and a readable terminal table, metrics with their spread.
 
+A metric reads ``value [low, high] ± s``: the bootstrap interval when the
+result file has one, the spread over seeds when there were several; the CSV
+keeps them as numbers in their own columns (``fid_low``, ``fid_high``, ...).
+
 Run names, model, plugin and dataset names come from whoever made the run or
 the plugin, and the files are committed and rendered elsewhere: in Markdown
 every such value goes through ``md_text`` (and ``url_path`` inside a link), so
@@ -16,7 +20,8 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from .table import COLUMNS, LABELS, METRICS, Board, describe_protocol
+from . import notes
+from .table import COLUMNS, INTERVALS, LABELS, METRICS, Board, describe_protocol
 
 #: HTML's three markup characters as entities, Markdown's table, code, emphasis
 #: and link characters backslash-escaped, line breaks (which end a table row) as spaces.
@@ -43,8 +48,8 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def to_csv(board: Board, sort: str | None = None, latest_only: bool = False) -> str:
-    frames = [board.table(pid, sort, latest_only) for pid in board.protocol_ids()]
+def to_csv(board: Board, sort: str | None = None, view: str = "final") -> str:
+    frames = [board.table(pid, sort, view, floor=True) for pid in board.protocol_ids()]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     frame = frame[COLUMNS].copy()
     for column in frame.columns:
@@ -53,16 +58,30 @@ def to_csv(board: Board, sort: str | None = None, latest_only: bool = False) -> 
     return frame.to_csv(index=False)
 
 
+def _missing(value: Any) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
 def format_value(row: pd.Series | dict[str, Any], column: str) -> str:
-    """A metric with its spread over seeds when there were several."""
+    """A metric with its bootstrap interval when known and its spread over seeds when several."""
     value = row[column]
-    if value is None or pd.isna(value):
+    if _missing(value):
         return "-"
-    text = METRICS[column][2].format(value)
+    fmt = METRICS[column][2]
+    text = fmt.format(value)
+    if column in INTERVALS:
+        low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
+        if not _missing(low) and not _missing(high):
+            text += f" [{fmt.format(low)}, {fmt.format(high)}]"
     std = row.get(f"{column}_std") if column != "bpd" else None
-    if std is not None and not pd.isna(std) and (row.get("seeds") or 1) > 1:
-        text += " ± " + METRICS[column][2].format(std)
+    seeds = row.get("seeds")
+    if not _missing(std) and not _missing(seeds) and seeds > 1:
+        text += " ± " + fmt.format(std)
     return text
+
+
+def format_text(value: Any) -> str:
+    return "-" if _missing(value) else str(value)
 
 
 def format_time(seconds: Any) -> str:
@@ -81,26 +100,25 @@ def format_count(n: Any) -> str:
 
 def measured(frame: pd.DataFrame) -> list[str]:
     """Metric columns with at least one number (IS is absent under some extractors)."""
-    return [m for m in ("is", "fid", "kid", "precision", "recall", "bpd") if frame[m].notna().any()]
+    order = ("is", "fid", "fid_inf", "kid", "precision", "recall", "bpd")
+    return [m for m in order if frame[m].notna().any()]
 
 
 def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataFrame:
     """Human-readable strings, the columns a reader compares first."""
-    out = pd.DataFrame(
-        {
-            "rank": frame["rank"].astype(str),
-            "model": frame["model"].astype(str),
-            "family": frame["family"].astype(str),
-            "plugin": [
-                f"{p} {v}" if isinstance(v, str) else str(p)
-                for p, v in zip(frame["plugin"], frame["plugin_version"], strict=True)
-            ],
-            "params": [format_count(n) for n in frame["parameters"]],
-            "step": [str(s) for s in frame["step"]],
-            "train time": [format_time(t) for t in frame["train_time_s"]],
-            "device": frame["device"].fillna("-").astype(str),
-        }
-    )
+    out = pd.DataFrame({"rank": [format_text(r) for r in frame["rank"]]})
+    if frame["group"].notna().any():
+        out["group"] = [format_text(g) for g in frame["group"]]
+    out["model"] = [format_text(m) for m in frame["model"]]
+    out["family"] = [format_text(f) for f in frame["family"]]
+    out["plugin"] = [
+        f"{p} {v}" if isinstance(v, str) else format_text(p)
+        for p, v in zip(frame["plugin"], frame["plugin_version"], strict=True)
+    ]
+    out["params"] = [format_count(n) for n in frame["parameters"]]
+    out["step"] = ["-" if _missing(s) else str(int(s)) for s in frame["step"]]
+    out["train time"] = [format_time(t) for t in frame["train_time_s"]]
+    out["device"] = [format_text(d) for d in frame["device"]]
     for metric in measured(frame):
         out[LABELS[metric]] = [format_value(r, metric) for _, r in frame.iterrows()]
     runs = frame["run"].astype(str)
@@ -110,23 +128,28 @@ def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataF
     return out
 
 
+def reading(board: Board, pid: str, frame: pd.DataFrame) -> list[str]:
+    """The paragraphs above a table, plain text, in the order a reader needs them."""
+    metric = frame.attrs["sort"]
+    ranked = (
+        f"Ranked by {LABELS[metric]} ({'lower' if METRICS[metric][1] else 'higher'} is better)."
+    )
+    paragraphs = [describe_protocol(board.protocols[pid]), f"{ranked} {notes.view(frame)}"]
+    paragraphs += [p for p in (notes.spread(frame), notes.groups(frame)) if p]
+    return [*paragraphs, notes.floor(board, pid)]
+
+
 def to_markdown(
-    board: Board, sort: str | None = None, latest_only: bool = False, plot_name: str | None = None
+    board: Board, sort: str | None = None, view: str = "final", plot_name: str | None = None
 ) -> str:
     lines = [f"# Leaderboard: {md_text(board.dataset)}, extractor {md_text(board.extractor)}", ""]
     if not board.rows:
         lines.append("No results yet.")
     for pid in board.protocol_ids():
-        frame = board.table(pid, sort, latest_only)
-        lines += [
-            f"## Protocol {md_text(pid)}",
-            "",
-            md_text(describe_protocol(board.protocols[pid])),
-            "",
-            f"Ranked by {LABELS[frame.attrs['sort']]} "
-            f"({'lower' if METRICS[frame.attrs['sort']][1] else 'higher'} is better).",
-            "",
-        ]
+        frame = board.table(pid, sort, view, floor=True)
+        lines += [f"## Protocol {md_text(pid)}", ""]
+        for paragraph in [*reading(board, pid, frame), *notes.above_floor(frame)]:
+            lines += [md_text(paragraph), ""]
         shown = display_frame(frame)
         lines.append("| " + " | ".join(shown.columns) + " |")
         lines.append("|" + "|".join(" --- " for _ in shown.columns) + "|")
@@ -135,22 +158,24 @@ def to_markdown(
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     if plot_name:
-        lines += [f"![FID and IS against training steps]({url_path(plot_name)})", ""]
+        alt = "FID against training steps and wall time, IS against steps"
+        lines += [f"![{alt}]({url_path(plot_name)})", ""]
     return "\n".join(lines)
 
 
 def to_terminal(
-    board: Board, sort: str | None = None, latest_only: bool = False, run_base: Path | None = None
+    board: Board, sort: str | None = None, view: str = "final", run_base: Path | None = None
 ) -> str:
     parts = [f"Leaderboard {board.stem} ({board.dataset}, extractor {board.extractor})"]
     if not board.rows:
         parts.append("  no results yet")
     for pid in board.protocol_ids():
-        frame = board.table(pid, sort, latest_only)
+        frame = board.table(pid, sort, view, floor=True)
         metric = frame.attrs["sort"]
         parts.append(
             f"\nprotocol {pid}: {describe_protocol(board.protocols[pid])}\n"
-            f"ranked by {LABELS[metric]} ({'lower' if METRICS[metric][1] else 'higher'} is better)\n"
+            f"ranked by {LABELS[metric]} ({'lower' if METRICS[metric][1] else 'higher'} is better)"
+            f". {notes.view(frame)}\n{notes.floor(board, pid)}\n"
         )
-        parts.append(display_frame(frame, run_base).to_string(index=False))
+        parts += [*notes.above_floor(frame), display_frame(frame, run_base).to_string(index=False)]
     return "\n".join(parts)
