@@ -60,15 +60,26 @@ def ship(run: Path, workdir: Path) -> tuple[str, str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, help="the reference runs, one folder per model")
+    parser.add_argument(
+        "--models", help="comma-separated: only these (the others keep their entry)"
+    )
     args = parser.parse_args()
     runs = sorted(p.parent for p in args.runs.glob("*/run.json"))
+    if args.models:
+        runs = [run for run in runs if run.name in args.models.split(",")]
+    from ganzoo_pretrained.shipped import SHIPPED
+
     with tempfile.TemporaryDirectory() as tmp:
-        shipped = [ship(run, Path(tmp)) for run in runs]
+        fresh = {name: (sha, text) for name, sha, text in (ship(run, Path(tmp)) for run in runs)}
+    shipped = [(name, *entry) for name, entry in sorted({**SHIPPED, **fresh}.items())]
     lines = [
         '"""Written by scripts/ship_pretrained.py: name -> (sha256 of model.safetensors, description)."""',
         "",
         "SHIPPED: dict[str, tuple[str, str]] = {",
-        *[f"    {name!r}: ({sha!r}, {text!r})," for name, sha, text in shipped],
+        *[
+            f"    {json.dumps(name)}: (\n        {json.dumps(sha)},\n        {json.dumps(text)},\n    ),"
+            for name, sha, text in shipped
+        ],
         "}",
         "",
     ]

@@ -1,0 +1,81 @@
+"""The models shipped in the package: listed, loadable offline, scoring what their cards say.
+
+Each card's lenet-mnist numbers were measured on the stored weights
+(scripts/ship_pretrained.py); scoring the model again under the card's own
+protocol must give them back.  The sha256 that protects each weights file is
+held in the plugin's code, so a changed file is refused even when its folder's
+config.json was changed to match.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import ganzoo
+from ganzoo.cli import cli
+from ganzoo_pretrained import MODELS
+from ganzoo_pretrained.shipped import SHIPPED
+
+FID = "frechet_inception_distance"
+
+
+def card_results(name: str) -> list[dict]:
+    return json.loads((MODELS / name / "eval.json").read_text())
+
+
+def test_every_first_party_model_ships_and_the_total_is_small():
+    assert set(SHIPPED) == {f"{m}-mnist5k" for m in ("dcgan", "wgan-gp", "vae", "transformer")}
+    total = sum(p.stat().st_size for p in MODELS.rglob("*") if p.is_file())
+    assert total < 10e6
+    listed = json.loads(CliRunner().invoke(cli, ["models", "--pretrained", "--json"]).stdout)
+    rows = {row["name"]: row for row in listed}
+    for name in SHIPPED:
+        assert rows[name]["plugin"] == "pretrained" and rows[name]["size_bytes"] > 0
+        assert any(r["extractor"] == "lenet-mnist" for r in rows[name]["results"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_a_shipped_model_scores_what_its_card_says(name):
+    (card,) = [r for r in card_results(name) if r["protocol"]["extractor"]["name"] == "lenet-mnist"]
+    again = ganzoo.evaluate(name, ganzoo.EvalRequest.from_protocol(card["protocol"]))
+    assert again.metrics[FID] == pytest.approx(card["metrics"][FID], rel=1e-4)
+    head = (MODELS / name / "README.md").read_text().split("---")[1]
+    assert f"value: {card['metrics'][FID]:.6g}" in head
+
+
+def test_sample_works_offline_by_name(tmp_path):
+    grid = tmp_path / "grid.png"
+    result = CliRunner().invoke(cli, ["sample", "dcgan-mnist5k", "--n", "16", "--out", str(grid)])
+    assert result.exit_code == 0, result.output
+    assert grid.stat().st_size > 0
+
+
+def test_a_changed_weights_file_is_refused_even_with_a_matching_config(tmp_path):
+    copy = tmp_path / "dcgan-copy"
+    shutil.copytree(MODELS / "dcgan-mnist5k", copy)
+    data = bytearray((copy / "model.safetensors").read_bytes())
+    data[-1] ^= 0x01
+    (copy / "model.safetensors").write_bytes(bytes(data))
+    config = json.loads((copy / "config.json").read_text())
+    import hashlib
+
+    config["weights_sha256"] = hashlib.sha256(bytes(data)).hexdigest()  # the folder agrees ...
+    (copy / "config.json").write_text(json.dumps(config))
+
+    class Zoo:
+        @ganzoo.hookimpl
+        def register_pretrained(self, register):  # ... the hash held in code does not
+            register("dcgan-copy", Path(copy), sha256=SHIPPED["dcgan-mnist5k"][0])
+
+    ganzoo.register_plugin(Zoo(), "copy-zoo")
+    try:
+        with pytest.raises(ganzoo.GanzooError, match="changed or damaged"):
+            ganzoo.from_pretrained("dcgan-copy")
+    finally:
+        ganzoo.unregister_plugin("copy-zoo")
