@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from ganzoo_pretrained import MODELS
+from ganzoo_pretrained.shipped import SHIPPED
 
 import ganzoo
 from ganzoo.cli import cli
-from ganzoo_pretrained import MODELS
-from ganzoo_pretrained.shipped import SHIPPED
 
 FID = "frechet_inception_distance"
 
