@@ -21,7 +21,7 @@ _LAZY = {
     "noise": "ganzoo.model",
     "model_class": "ganzoo.model",
     "build_model": "ganzoo.model",
-    "draw_samples": "ganzoo.model",
+    "draw_samples": "ganzoo.sampling",
     "DatasetSpec": "ganzoo.data.base",
     "ImageData": "ganzoo.data.base",
     "LoadContext": "ganzoo.data.base",
@@ -80,13 +80,13 @@ if TYPE_CHECKING:  # pragma: no cover
         Phase,
         SpecError,
         build_model,
-        draw_samples,
         model_class,
         noise,
     )
     from .plugins import register_plugin, unregister_plugin
     from .pretrained.export import export_run
     from .pretrained.load import from_pretrained
+    from .sampling import draw_samples
     from .train.options import TrainOptions
     from .train.restore import load_run
     from .train.trainer import Trainer

@@ -14,9 +14,8 @@ and checkpoints them, which is what makes resume bitwise exact.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -85,13 +84,34 @@ class Model(nn.Module):
     #: Training steps ``ganzoo zoo`` gives the model (times ``--scale``) on mnist5k: a fixed
     #: count, so the zoo's board is the same on every machine.  None: what fits in 2 minutes.
     zoo_steps: ClassVar[int | None] = None
+    #: ``Config`` fields that change only how samples are drawn, never the networks (a
+    #: sampler, its number of steps, a guidance scale, a temperature): ``ganzoo sample`` and
+    #: ``ganzoo eval`` may ``--set`` them on a trained model, and every evaluation records them.
+    sampling_fields: ClassVar[tuple[str, ...]] = ()
+    #: The default ``--ema-decay`` for this model (a short run needs a short average).
+    ema_decay: ClassVar[float] = 0.999
 
     def __init__(self, config: Any, spec: DatasetSpec) -> None:
         super().__init__()
         self.check_spec(spec)
         self.config = config
         self.spec = spec
+        if self.conditional and not spec.num_classes:
+            raise SpecError(
+                f"model {self.name!r} is class-conditional but the dataset has no labels "
+                "(DatasetSpec.num_classes is unset); use a labelled dataset or train it "
+                "unconditionally"
+            )
         self.build()
+
+    @property
+    def conditional(self) -> bool:
+        """Whether ``sample`` draws images of given classes (``spec.num_classes`` of them).
+
+        A model class that always is sets ``conditional = True``; one that may be
+        reads its config here, as ``dcgan`` does with its ``conditional`` field.
+        """
+        return False
 
     @classmethod
     def check_spec(cls, spec: DatasetSpec) -> None:
@@ -125,8 +145,22 @@ class Model(nn.Module):
 
         Callers sample through ``draw_samples``, which puts the model in eval mode
         (and restores its mode): an implementation need not switch modes itself.
+        A conditional model's ``sample(n, generator=None, labels=None)`` also takes
+        the ``n`` classes to draw (None: a balanced draw, see ``sample_labels``).
         """
         raise NotImplementedError
+
+    def sample_labels(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``labels`` on the model's device, or the balanced draw (image i of class i mod K)."""
+        from .sampling import balanced_labels
+
+        if labels is None:
+            labels = balanced_labels(n, self.spec.num_classes)
+        return labels.to(self.device, torch.long)
+
+    def nfe(self) -> int:
+        """Network evaluations per sampled image under the current config (recorded by ``evaluate``)."""
+        return 1
 
     def bits_per_dim(self, batch: Batch) -> torch.Tensor | None:
         """Per-image negative log-likelihood in bits/dim for likelihood models, else None."""
@@ -147,86 +181,6 @@ def noise(
     if generator is not None and generator.device.type != torch.device(device).type:
         return torch.randn(n, dim, generator=generator).to(device)
     return torch.randn(n, dim, device=device, generator=generator)
-
-
-@contextlib.contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """``model`` in eval mode for the block; every submodule's own mode restored whatever happens.
-
-    Restoring each module (not just ``model.train(was_training)``) keeps a
-    submodule its author froze in eval mode frozen.
-    """
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
-@torch.no_grad()
-def draw_samples(model: Model, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``model.sample`` in eval mode without gradients, its output checked against the contract.
-
-    The trainer's grids, ``ganzoo sample`` and the evaluator all sample through
-    here, so no model has to switch modes itself, and a model that returns the
-    wrong shape, dtype, device or scale fails here in one line naming it,
-    instead of as a broken grid, a meaningless FID or a crash elsewhere.
-    """
-    with eval_mode(model):
-        images = model.sample(n, generator=generator)
-    problem = sample_problem(model, n, images)
-    if problem is not None:
-        raise GanzooError(f"{_described(model)} sample({n}) returned {problem}; fix its sample()")
-    return images
-
-
-#: Samples may overshoot ``value_range`` by this fraction of its width (float rounding), not more.
-RANGE_TOLERANCE = 1e-3
-
-
-def sample_problem(model: Model, n: int, images: Any) -> str | None:
-    """What is wrong with ``images`` as ``n`` samples of ``model``, or None."""
-    spec = model.spec
-    expected = (n, spec.channels, spec.height, spec.width)
-    low, high = spec.value_range
-    wanted = f"float in spec.value_range [{low:g}, {high:g}]"
-    if not isinstance(images, torch.Tensor):
-        return f"a {type(images).__name__}, expected a tensor {_shape(expected)} {wanted}"
-    if tuple(images.shape) != expected:
-        return f"shape {_shape(images.shape)}, expected {_shape(expected)} (n x C x H x W)"
-    if not images.is_floating_point():
-        return f"dtype {str(images.dtype).removeprefix('torch.')}, expected {wanted}"
-    parameter = next(model.parameters(), None)
-    if parameter is not None and images.device != parameter.device:
-        return f"a tensor on {images.device}, expected the model's device {parameter.device}"
-    if images.numel() == 0:
-        return None
-    if not torch.isfinite(images).all():
-        return "non-finite values (NaN or inf)"
-    least, most = float(images.min()), float(images.max())
-    slack = RANGE_TOLERANCE * (high - low)
-    if least < low - slack or most > high + slack:
-        return f"values in [{least:.4g}, {most:.4g}], expected {wanted} (scale the output into it)"
-    return None
-
-
-def _shape(shape: Any) -> str:
-    return "x".join(str(int(d)) for d in shape)
-
-
-def _described(model: Model) -> str:
-    """``model 'x' (plugin 'p')``: who to tell about a broken sample."""
-    from . import plugins
-
-    name = getattr(model, "name", type(model).__name__)
-    try:
-        entry = plugins.registry("register_models").get(name)
-    except GanzooError:  # another plugin failing (strict mode) must not hide this error
-        entry = None
-    owner = f" (plugin {entry.plugin!r})" if entry is not None and entry.obj is type(model) else ""
-    return f"model {name!r}{owner}"
 
 
 def model_class(name: str) -> type[Model]:
@@ -250,3 +204,7 @@ def build_model(name: str, spec: Any, config: Any = None, **overrides: Any) -> M
         return cls(config, spec)
     values = config_mod.to_dict(config) if dataclasses.is_dataclass(config) else dict(config or {})
     return cls(config_mod.from_dict(cls.Config, {**values, **overrides}), spec)
+
+
+# Their home was here; ``from ganzoo.model import draw_samples`` keeps working.
+from .sampling import draw_samples, eval_mode, sample_problem  # noqa: E402, F401

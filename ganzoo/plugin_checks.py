@@ -102,3 +102,10 @@ def check_model_class(cls: Any) -> None:
             f"{'have' if len(missing) > 1 else 'has'} no default; give every field a default "
             "(ganzoo builds Config() and users change values with --set)"
         )
+    names = {f.name for f in dataclasses.fields(config)}
+    stray = [f for f in getattr(cls, "sampling_fields", ()) if f not in names]
+    if stray:
+        raise PluginError(
+            f"model {label!r}: sampling_fields names {', '.join(map(repr, stray))}, which "
+            f"{'are' if len(stray) > 1 else 'is'} not a Config field; list only Config fields"
+        )

@@ -89,6 +89,9 @@ CASES = [
     ("sample-npz-as-checkpoint", ["sample", "samples.npz", "--out", "g.png"], "damaged"),
     ("sample-ema-absent", ["sample", "run", "--ema", "--out", "g.png"], "no EMA weights"),
     ("sample-no-gpu", ["sample", "run", "--device", "cuda", "--out", "g.png"], "no CUDA GPU"),
+    ("sample-class-unconditional", ["sample", "run", "--class", "3", "--out", "g.png"], "--class"),
+    ("sample-set-training-field", ["sample", "run", "--set", "lr=1", "--out", "g.png"], "'lr'"),
+    ("sample-set-no-equals", ["sample", "run", "--set", "steps", "--out", "g.png"], "key=value"),
     # --- eval: what is scored
     ("eval-target-missing", ["eval", "missing"], "does not exist"),
     ("eval-npz-float", ["eval", "float.npz"], "must be uint8"),
@@ -114,6 +117,23 @@ CASES = [
     ("eval-seeds-of-samples", ["eval", "samples.npz", "--seeds", "3"], "no seed"),
     ("eval-seeds-zero", ["eval", "samples.npz", "--seeds", "0"], "--seeds must be"),
     ("eval-batch-zero", ["eval", "samples.npz", "--batch-size", "0"], "--batch-size must be"),
+    ("eval-set-fixed-images", ["eval", "samples.npz", "--set", "sample_steps=5"], "fixed images"),
+    ("eval-set-training-field", ["eval", "run", "--set", "latent_dim=3"], "after training"),
+    (
+        "eval-classes-without-classifier",
+        ["eval", "samples.npz", *INCEPTION, "--metrics", "classes"],
+        "classifies mnist5k",
+    ),  # fmt: skip
+    (
+        "eval-ifid-unlabelled-reference",
+        ["eval", "colour32", "--dataset", "folder:colour32", "--metrics", "ifid"],
+        "intra-FID",
+    ),  # fmt: skip
+    (
+        "train-conditional-unlabelled",
+        ["train", "--model", "dcgan-cond", "--dataset", "folder:colour32", "--out", "cond"],
+        "has no labels",
+    ),  # fmt: skip
     (
         "eval-kid-subset-big",
         ["eval", "samples.npz", "--metrics", "kid", "--kid-subset-size", "999"],

@@ -30,6 +30,7 @@ def model_rows() -> list[dict]:
                 "batch_size": cls.default_batch_size,
                 "ema_by_default": cls.ema_by_default,
                 "hyperparameters": describe(cls.Config),
+                "sampling_fields": list(cls.sampling_fields),
             }
         )
     return rows
@@ -65,7 +66,8 @@ def models_cmd(as_json: bool, verbose: bool, pretrained: bool) -> None:
         click.echo(f"{head}  {row['description']}{note}")
         params = row["hyperparameters"] if verbose else []
         for p in params:
-            click.echo(f"{'':<{width}}    {p['name']}: {p['type']} = {p['default']!r}")
+            when = "  (sampling time)" if p["name"] in row["sampling_fields"] else ""
+            click.echo(f"{'':<{width}}    {p['name']}: {p['type']} = {p['default']!r}{when}")
     if rows and not verbose:
         click.echo("\nHyperparameters: ganzoo models -v (set them with --set key=value).")
 

@@ -47,7 +47,9 @@ def _option(field: dataclasses.Field, hint: Any) -> Callable[[F], F]:
     decls = [flag, *meta.get("aliases", ()), *([meta["short"]] if "short" in meta else [])]
     kwargs: dict[str, Any] = {"default": field.default, "help": meta.get("help", "")}
     base, optional = _unwrap(hint)
-    if base is bool:
+    if get_origin(base) is tuple:  # a repeatable option, e.g. --set KEY=VALUE
+        kwargs.update(multiple=True, metavar=meta.get("metavar"))
+    elif base is bool:
         if optional:  # None means "the model's or run's own choice": --x/--no-x
             decls[0] = f"{flag}/--no-{flag[2:]}"
         else:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import statistics
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,43 +12,16 @@ import torch
 
 from ..device import resolve_device
 from ..errors import GanzooError, warn
-from . import fidelity, sources
-from .extractors import (
-    DERIVED,
-    FeatureExtractorInfo,
-    ResolvedWeights,
-    default_extractor,
-    get_extractor,
-)
+from ..sampling import applied
+from . import classes, fidelity, metrics, sources
+from .extractors import FeatureExtractorInfo, ResolvedWeights, default_extractor, get_extractor
+from .metrics import parse_metrics
 from .plan import Plan
 from .protocol import EvalResult
 from .request import EvalRequest
 from .safeload import private_copy
 
-ALIASES = {"is": "isc", "isc": "isc", "fid": "fid", "kid": "kid", "pr": "prc", "prc": "prc"}
-ALIASES["fid_inf"] = "fid_inf"
-#: The order metrics are listed in everywhere.
-ORDER = ("isc", "fid", "fid_inf", "kid", "prc")
 DEFAULT_DATASET = "mnist5k"
-#: Each metric as users name it (--metrics is,fid,kid,pr).
-SHOWN = {"isc": "is", "fid": "fid", "fid_inf": "fid_inf", "kid": "kid", "prc": "pr"}
-
-
-def parse_metrics(metrics: str | Iterable[str] | None) -> tuple[str, ...] | None:
-    """``"is,fid"`` or ``["is", "fid"]`` -> ``("isc", "fid")`` in canonical order; None = default."""
-    if metrics is None:
-        return None
-    names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
-    chosen = set()
-    for name in (n.strip().lower() for n in names):
-        if not name:
-            continue
-        if name not in ALIASES:
-            raise GanzooError(f"unknown metric {name!r}; choose from is, fid, fid_inf, kid, pr")
-        chosen.add(ALIASES[name])
-    if not chosen:
-        raise GanzooError("no metrics requested; choose from is, fid, fid_inf, kid, pr")
-    return tuple(m for m in ORDER if m in chosen)
 
 
 def evaluate(
@@ -62,10 +35,10 @@ def evaluate(
     """Score ``target`` (run dir, checkpoint, ``Model``, sample folder, ``.npz`` or uint8 tensor).
 
     ``options`` are the fields of ``EvalRequest`` (``metrics="fid"``, ``seeds=3``,
-    ...), applied over ``request``.  Everything is validated before any feature
-    is computed, and the result is written (run targets only,
-    ``RUN/eval/<protocol-hash>.json``) only after every number exists, so a
-    failure leaves nothing behind.
+    ``sampling={"sample_steps": 250}``, ...), applied over ``request``.  Everything
+    is validated before any feature is computed, and the result is written (run
+    targets only, ``RUN/eval/<protocol-hash>.json``) only after every number
+    exists, so a failure leaves nothing behind.
     """
     base = dataclasses.asdict(request) if request is not None else {}
     request = EvalRequest.of({**base, **options})
@@ -74,22 +47,44 @@ def evaluate(
     source, (name, info, resolved, chosen) = _inputs(target, request, checkpoint, device)
     dataset = request.dataset or source.dataset or DEFAULT_DATASET
     split = request.reference_split
-    with private_copy(resolved, name) as weights:
+    labelled = source.labels is not None or source.has_model and bool(source.model.conditional)
+    default = request.metrics is None
+    chosen = metrics.with_classes(chosen, default, info, name, dataset, labelled)
+    with _sampling(source, request), private_copy(resolved, name) as weights:
         plan = Plan(source, dataset, split, name, info, weights, chosen)
         plan.count(
             request.num_samples, request.num_real, request.kid_subset_size, request.data_root
         )
-        settings = fidelity.Settings(name, info, weights, chosen, request.batch_size, device)
+        extra = tuple(plan.class_layers().values())
+        settings = fidelity.Settings(
+            name, info, weights, metrics.fidelity_metrics(chosen), request.batch_size, device, extra
+        )
         seed_list = [request.seed + i for i in range(request.seeds)] if source.has_model else []
-        per_seed, intervals = _compute(plan, settings, seed_list)
+        per_seed, intervals, per_class = _compute(plan, settings, seed_list)
+        protocol = plan.protocol(seed_list, request.batch_size, device)
     bpd = _bits_per_dim(source, dataset, split, request, device) if source.has_model else None
-    protocol = plan.protocol(seed_list, request.batch_size, device, bpd is not None)
+    protocol["bits_per_dim_split"] = f"{dataset}:{split}" if bpd is not None else None
     label = str(target) if not isinstance(target, torch.Tensor) else "tensor"
     result = EvalResult(label, *_mean_and_spread(per_seed), per_seed, bpd, protocol)
     result.intervals = intervals
+    if per_class:
+        result.extra["per_class"] = per_class
     if write and source.run_dir is not None:
         result.write(source.run_dir)
     return result
+
+
+def _sampling(source: sources.Source, request: EvalRequest):
+    """The model with the request's sampling-time settings (``--set``) for the evaluation."""
+    overrides = request.sampling_overrides
+    if not overrides:
+        return contextlib.nullcontext()
+    if not source.has_model:
+        raise GanzooError(
+            f"--set {request.sampling[0]} changes how a model samples; {source.description} "
+            "holds fixed images"
+        )
+    return applied(source.model, overrides)
 
 
 def _inputs(
@@ -111,7 +106,7 @@ def _inputs(
 
 
 def _mean_and_spread(per_seed: list[dict[str, float]]) -> tuple[dict, dict]:
-    keys = list(per_seed[0])
+    keys = [k for k in per_seed[0] if all(k in r for r in per_seed)]  # intra-FID may lack a class
     means = {k: statistics.fmean(r[k] for r in per_seed) for k in keys}
     stds = {
         k: statistics.stdev([r[k] for r in per_seed]) if len(per_seed) > 1 else 0.0 for k in keys
@@ -137,36 +132,35 @@ def _extractor_and_weights(
     name = extractor or default_extractor(shape)
     info = get_extractor(name)
     weights = info.weights(user_weights)
-    if requested is None:
-        return name, info, weights, info.supported_metrics(weights)
-    for metric in requested:
-        if metric in weights.unsupported:
-            raise GanzooError(weights.unsupported[metric])
-        if DERIVED.get(metric, metric) not in info.layers:
-            served = ", ".join(SHOWN[m] for m in info.supported_metrics(weights)) or "nothing"
-            raise GanzooError(
-                f"feature extractor {name!r} has no layer for {SHOWN[metric]}; it serves {served}"
-            )
-    return name, info, weights, requested
+    return name, info, weights, metrics.served(name, info, weights, requested)
 
 
 def _compute(
     plan: Plan, settings: fidelity.Settings, seed_list: list[int]
-) -> tuple[list[dict[str, float]], dict[str, list[float]]]:
-    """torch-fidelity's numbers once per sampling seed (once for fixed samples), and the
-    bootstrap intervals of the first seed's."""
+) -> tuple[list[dict[str, float]], dict[str, list[float]], dict[str, Any]]:
+    """torch-fidelity's numbers and the class metrics once per sampling seed (once for fixed
+    samples), the bootstrap intervals of the first seed's, and the per-class lists."""
     source = plan.source
     scorer = fidelity.Scorer(settings, plan.reference)
+    by_class = plan.class_scorer(scorer.encode)
     if not source.has_model:
-        numbers, intervals = scorer.score(source.images[: plan.n_gen], plan.kid_subset, True)
-        return [numbers], intervals
-    results, intervals = [], {}
-    for i, s in enumerate(seed_list):
-        images = sources.generate(source.model, plan.n_gen, s, source.spec.value_range)
-        numbers, bounds = scorer.score(images, plan.kid_subset, intervals=i == 0)
+        labels = source.labels[: plan.n_gen] if source.labels is not None else None
+        draws = [(source.images[: plan.n_gen], labels)]
+    else:
+        draws = (sources.generate(source.model, plan.n_gen, s, source.spec.value_range)
+                 for s in seed_list)  # fmt: skip
+    results, intervals, per_class = [], {}, []
+    for i, (images, labels) in enumerate(draws):
+        features = scorer.encode(images)
+        numbers, bounds = scorer.score(images, plan.kid_subset, i == 0, features=features)
+        if by_class is not None:
+            class_numbers, lists = by_class.score(features, labels)
+            numbers.update(class_numbers)
+            per_class.append(lists)
         results.append(numbers)
         intervals = intervals or bounds
-    return results, intervals
+    lists = classes.mean_per_class(per_class) if per_class else {}
+    return results, intervals, lists
 
 
 def evaluate_all_checkpoints(

@@ -71,6 +71,9 @@ class FeatureExtractorInfo:
     default_for_shapes: tuple[tuple[int, int, int], ...] = ()
     #: The default for every shape that no extractor claims in ``default_for_shapes``.
     default_otherwise: bool = False
+    #: Dataset name -> the layer whose argmax is that dataset's class label (the extractor is
+    #: a classifier of its classes): what intra-FID and the accuracy of samples need.
+    classifies: Mapping[str, str] = field(default_factory=dict)
 
     def load_class(self) -> type:
         return _resolve_ref(self.extractor_class)

@@ -38,6 +38,8 @@ class Settings:
     metrics: tuple[str, ...]
     batch_size: int
     device: torch.device
+    #: Layers encoded besides the metrics' own (the class metrics' classifier and FID layers).
+    extra_layers: tuple[str, ...] = ()
 
 
 def kid_subset_size(requested: int | None, num_generated: int, num_real: int) -> int:
@@ -70,7 +72,7 @@ class Scorer:
             torch.cuda.set_device(settings.device)
         self.net = create_feature_extractor(
             torch_fidelity_name(settings.extractor, settings.info),
-            sorted(set(self.layers.values())),
+            sorted(set(self.layers.values()) | set(settings.extra_layers)),
             cuda=cuda,
             feature_extractor_weights_path=settings.weights.path,
             verbose=False,
@@ -98,13 +100,17 @@ class Scorer:
         return {name: torch.cat(parts) for name, parts in out.items()}
 
     def score(
-        self, generated: torch.Tensor, kid_subset: int | None, intervals: bool = False
+        self,
+        generated: torch.Tensor,
+        kid_subset: int | None,
+        intervals: bool = False,
+        features: dict[str, torch.Tensor] | None = None,
     ) -> tuple[dict[str, float], dict[str, list[float]]]:
         """The metrics of uint8 ``generated`` against the real features and, if asked, their
-        bootstrap intervals, both from the same features."""
+        bootstrap intervals, both from the same features (``features``: already encoded)."""
         from .uncertainty import bootstrap
 
-        features = self.encode(generated)
+        features = self.encode(generated) if features is None else features
         metrics = self.settings.metrics
         numbers = compute(metrics, self.layers, features, self.real, kid_subset)
         if not intervals or self.real is None:

@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 
+from .. import sampling
 from ..errors import GanzooError
 from ..versions import versions
-from . import fidelity, sources
+from . import classes, fidelity, sources
 from .extractors import FeatureExtractorInfo, ResolvedWeights
 from .protocol import VERSION
 from .refcache import Reference
@@ -44,8 +45,13 @@ class Plan:
     ) -> None:
         """Set the reference and both image counts, refusing any the inputs cannot supply."""
         self.num_real = num_real
-        if any(m in self.metrics for m in ("fid", "kid", "prc")):
+        if any(m in self.metrics for m in ("fid", "kid", "prc", "ifid")):
             self._set_reference(num_real, data_root)
+        if "ifid" in self.metrics and self.reference.labels() is None:
+            raise GanzooError(
+                f"intra-FID compares images class by class, but {self.dataset}:{self.split} has "
+                "no labels; leave out ifid or use a labelled reference (--dataset)"
+            )
         source = self.source
         if source.images is not None:
             available = source.images.shape[0]
@@ -102,11 +108,30 @@ class Plan:
                 f"precision/recall need more than {fidelity.PRC_NEIGHBORHOOD} images per set"
             )
 
+    def class_layers(self) -> dict[str, str]:
+        return classes.layers(self.metrics, self.info, self.dataset)
+
+    def class_scorer(self, encode: Any) -> classes.ClassScorer | None:
+        """The class metrics' scorer (None without class metrics), the real side read once."""
+        if not any(m in self.metrics for m in classes.CLASS_METRICS):
+            return None
+        layers, source = self.class_layers(), self.source
+        scorer = classes.ClassScorer(self.metrics, layers)
+        if source.has_model and source.model.conditional:
+            scorer.num_classes = source.spec.num_classes
+        if "ifid" in self.metrics:
+            scorer.real = self.reference.features((layers["ifid"],), encode)[layers["ifid"]]
+            scorer.real_labels = self.reference.labels()
+        if "cls" not in layers and scorer.num_classes is None:  # labelled files, no classifier
+            scorer.num_classes = int(max(scorer.real_labels.max(), source.labels.max())) + 1
+        return scorer
+
     def protocol(
-        self, seed_list: list[int], batch_size: int, device: torch.device, has_bpd: bool
+        self, seed_list: list[int], batch_size: int, device: torch.device
     ) -> dict[str, Any]:
         """Everything that changes a number, as plain JSON (see docs/evaluation.md)."""
         chosen, source = self.metrics, self.source
+        layers = {m: self.info.layer(m) for m in chosen if m not in classes.CLASS_METRICS}
         return {
             "version": VERSION,
             "reference": None
@@ -122,11 +147,13 @@ class Plan:
                 "num_images": self.n_gen,
                 "seeds": seed_list,
                 "sample_chunk": sources.SAMPLE_CHUNK if source.has_model else None,
+                "sampling": sampling.record(source.model) if source.has_model else None,
+                "labels": "given with the images" if source.labels is not None else None,
             },
             "metrics": list(chosen),
             "extractor": {
                 "name": self.extractor,
-                "layers": {m: self.info.layer(m) for m in chosen},
+                "layers": {**layers, **self.class_layers()},
                 "weights_sha256": self.weights.sha256,
                 "weights_source": self.weights.source,
                 "resize": self.info.resize,
@@ -140,11 +167,13 @@ class Plan:
                 "rng_seed": fidelity.RNG_SEED,
                 "bootstrap": _bootstrap_settings(chosen),
                 "fid_inf": _fid_inf_settings(chosen, self.n_gen),
+                "classes": {"min_per_class": classes.MIN_PER_CLASS}
+                if any(m in chosen for m in classes.CLASS_METRICS)
+                else None,
             },
             "batch_size": batch_size,
             "device": device.type,
             "checkpoint": None if source.step is None else {"step": source.step, "ema": source.ema},
-            "bits_per_dim_split": f"{self.dataset}:{self.split}" if has_bpd else None,
             "versions": versions(),
         }
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from ..atomic import atomic_write_text
 
-VERSION = 1
+#: 2: the protocol records how a model's images were drawn (``generated.sampling``).
+VERSION = 2
 
 #: torch-fidelity result keys -> short names for summaries.
 SHORT = {
@@ -33,6 +34,9 @@ SHORT = {
     "recall": "recall",
     "f_score": "F-score",
     "fid_infinity": "FID∞",
+    "intra_fid": "intra-FID",
+    "classification_accuracy": "accuracy",
+    "class_histogram_tv": "class TV (uniform)",
 }
 
 
@@ -42,10 +46,16 @@ def comparable_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
     for key in ("checkpoint", "versions", "batch_size", "device", "bits_per_dim_split"):
         p.pop(key, None)
     generated = p.get("generated") or {}
+    drawn = generated.get("sampling") or {}
     p["generated"] = {
         "num_images": generated.get("num_images"),
         "num_seeds": max(len(generated.get("seeds") or []), 1),
         "sample_chunk": generated.get("sample_chunk"),
+        # What each image cost and the settings that drew it: a 10-step and a 1000-step
+        # score of one checkpoint are two results and never rank in one table.  Which
+        # labels a conditional model drew is recorded, but it is not an evaluator's choice.
+        "nfe": drawn.get("nfe"),
+        "sampling_settings": drawn.get("settings"),
     }
     (p.get("extractor") or {}).pop("weights_source", None)
     # How the intervals and FID∞ were drawn is recorded, but does not change the
@@ -164,6 +174,14 @@ class EvalResult:
             lines.append("  [low, high]: bootstrap 95% interval over the images compared")
         if self.bits_per_dim is not None:
             lines.append(f"  {'bits/dim':<18} {self.bits_per_dim:.6g}")
+        drawn = p["generated"].get("sampling")
+        if drawn:
+            settings = ", ".join(f"{k}={v}" for k, v in drawn["settings"].items())
+            labels = "; labels balanced over the classes" if drawn.get("labels") else ""
+            lines.append(
+                f"  sampled with {settings or 'the model defaults'}: {drawn['nfe']} network "
+                f"evaluations per image{labels}"
+            )
         ref = p.get("reference")
         ref_text = f"{ref['dataset']}:{ref['split']} ({ref['num_images']} real)" if ref else "none"
         lines.append(

@@ -28,6 +28,8 @@ from ..errors import GanzooError
 
 #: Real images beyond this many are subsampled with a fixed seed (documented in the protocol).
 SUBSET_SEED = 0
+#: The tensor holding the reference images' class labels, beside the feature layers.
+LABELS = "ganzoo.labels"
 
 
 class Reference:
@@ -135,6 +137,25 @@ class Reference:
         data = save({k: v.contiguous() for k, v in tensors.items()}, metadata=header)
         with atomic_write(self.path) as fh:
             fh.write(data)
+
+    # -- Class labels of the reference images (intra-FID), kept in the same file. ------------
+
+    def labels(self) -> torch.Tensor | None:
+        """The labels of ``images``, in their order; None for a dataset without labels."""
+        cached = self._read()
+        if LABELS in cached:
+            return cached[LABELS]
+        from ..data.registry import load_dataset
+
+        labels = load_dataset(self.dataset, self.split, data_root=self.data_root).labels
+        if labels is None:
+            return None
+        if self.limit is not None and self.limit < len(labels):  # the subset of _load_images
+            keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(SUBSET_SEED))
+            labels = labels[keep[: self.limit].sort().values]
+        labels = labels.to(torch.int64).contiguous()
+        self._write({**cached, LABELS: labels})
+        return labels
 
 
 def _file_identity(dataset: str) -> list | None:

@@ -28,7 +28,9 @@ class EvalRequest:
         None, "Reference split (default: test; all when --dataset names an npz:/folder:)."
     )
     metrics: str | None = option(
-        None, "Comma-separated: is,fid,kid,pr (default: all the extractor supports)."
+        None,
+        "Comma-separated: is, fid, fid_inf, kid, pr, ifid (intra-FID), classes (accuracy and "
+        "class histogram) (default: all the extractor serves; fid_inf only when asked).",
     )
     extractor: str | None = option(
         None,
@@ -48,6 +50,13 @@ class EvalRequest:
     batch_size: int = option(64, "Images per feature-extraction batch (does not change results).")
     device: str = option("cpu", "cpu, cuda, cuda:N or auto.")
     ema: bool | None = option(None, "Use the EMA weights (default: when the run has them).")
+    sampling: tuple[str, ...] = option(
+        (),
+        "A sampling-time setting of the model, KEY=VALUE (repeatable; e.g. sampler=ddim, "
+        "sample_steps=250); `ganzoo models -v` marks them.",
+        flag="--set",
+        metavar="KEY=VALUE",
+    )
     data_root: str | None = option(None, "Where file-based datasets live.")
 
     @classmethod
@@ -60,7 +69,12 @@ class EvalRequest:
                 f"unknown evaluation option(s) {', '.join(map(repr, unknown))}; "
                 f"valid: {', '.join(names)}"
             )
-        return cls(**options)
+        sampling = options.get("sampling") or ()
+        if isinstance(sampling, dict):  # the library's way: sampling={"sample_steps": 250}
+            sampling = setting_texts(sampling)
+        elif isinstance(sampling, str):
+            sampling = (sampling,)
+        return cls(**{**options, "sampling": tuple(sampling)})
 
     @classmethod
     def from_protocol(cls, protocol: dict[str, Any], **options: Any) -> EvalRequest:
@@ -79,6 +93,7 @@ class EvalRequest:
                 "seeds": len(seeds),
                 "seed": seeds[0],
                 "kid_subset_size": (protocol.get("settings") or {}).get("kid_subset_size"),
+                "sampling": setting_texts((generated.get("sampling") or {}).get("settings") or {}),
                 **options,
             }
         )
@@ -94,10 +109,35 @@ class EvalRequest:
             return "all"
         return "test"
 
+    @property
+    def sampling_overrides(self) -> dict[str, str]:
+        """``--set`` as ``{key: text}``; a malformed item is a one-line error."""
+        from ..config import parse_sets
+
+        return parse_sets(list(self.sampling))
+
     def check(self) -> None:
         """Counts that can be refused before anything is loaded."""
+        _ = self.sampling_overrides
         for name in ("seeds", "batch_size", "num_samples", "num_real"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 flag = "--" + name.replace("_", "-")
                 raise GanzooError(f"{flag} must be at least 1, got {value}")
+
+
+def setting_texts(settings: dict[str, Any]) -> tuple[str, ...]:
+    """``{"sample_steps": 50}`` -> ``("sample_steps=50",)``, as ``--set`` takes them."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, list | tuple):
+            return ",".join(text(v) for v in value)
+        return (
+            "none"
+            if value is None
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
+
+    return tuple(f"{key}={text(value)}" for key, value in sorted(settings.items()))

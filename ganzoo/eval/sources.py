@@ -33,6 +33,9 @@ class Source:
     ema: bool | None = None
     run_dir: Path | None = None
     images: torch.Tensor | None = None
+    #: The classes of fixed images, when the file says (an .npz's ``labels``, as ``ganzoo
+    #: sample`` writes them for conditional runs); folders' subfolders do not count.
+    labels: torch.Tensor | None = None
 
     @property
     def has_model(self) -> bool:
@@ -78,7 +81,8 @@ def resolve(
     if checkpoint is not None:
         raise GanzooError("--checkpoint applies to run directories only")
     if path.is_file() and path.suffix == ".npz":
-        return Source("npz", str(path), images=read_image_npz(path).images)
+        found = read_image_npz(path)
+        return Source("npz", str(path), images=found.images, labels=found.labels)
     if path.is_dir():
         return Source("folder", str(path), images=read_image_folder(path).images)
     raise GanzooError(
@@ -155,14 +159,24 @@ def match_reference(images: torch.Tensor, shape: tuple[int, int, int], where: st
     )
 
 
-def generate(model: Any, n: int, seed: int, value_range: tuple[float, float]) -> torch.Tensor:
-    """``n`` uint8 samples from ``model.sample`` with a CPU generator seeded ``seed``, in fixed chunks."""
+def generate(
+    model: Any, n: int, seed: int, value_range: tuple[float, float]
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``n`` uint8 samples from ``model.sample`` with a CPU generator seeded ``seed``, in fixed
+    chunks, and the classes a conditional model was asked for (None for unconditional ones).
+
+    A conditional model draws the balanced labels of all ``n`` images, chunk by chunk, so
+    the images do not depend on the chunk size either.
+    """
     from ..data.base import to_uint8
-    from ..model import draw_samples
+    from ..sampling import balanced_labels, draw_samples
 
     generator = torch.Generator().manual_seed(seed)
+    labels = balanced_labels(n, model.spec.num_classes) if model.conditional else None
     chunks = []
     for start in range(0, n, SAMPLE_CHUNK):
-        x = draw_samples(model, min(SAMPLE_CHUNK, n - start), generator)
+        end = min(n, start + SAMPLE_CHUNK)
+        chunk = labels[start:end] if labels is not None else None
+        x = draw_samples(model, end - start, generator, labels=chunk)
         chunks.append(to_uint8(x, value_range).cpu())
-    return torch.cat(chunks)
+    return torch.cat(chunks), labels

@@ -147,6 +147,7 @@ def collect_run(
             "train_time_s": at_step.get("elapsed_s", 0.0 if step == 0 else None),
             "device": at_step.get("device"),
             "seeds": max(len((protocol.get("generated") or {}).get("seeds") or []), 1),
+            "nfe": ((protocol.get("generated") or {}).get("sampling") or {}).get("nfe"),
             "run": rel_run,
             "result": os.path.relpath(path.resolve(), out_dir.resolve()),
             "_protocol": comparable_protocol(protocol),

@@ -102,6 +102,7 @@ def compute(pid: str, protocol: dict[str, Any], request: EvalRequest) -> dict[st
         batch_size=request.batch_size,
         extractor_weights=request.extractor_weights,
         data_root=request.data_root,
+        sampling=(),  # real images are not drawn: the table's sampler settings do not apply
     )
     result = ganzoo.evaluate(images, asked, write=False)
     differ = differences(comparable_protocol(result.protocol), protocol)

@@ -22,7 +22,16 @@ import pandas as pd
 
 from . import notes
 from .table import LABELS, Board, is_floor
-from .text import format_count, format_text, format_time, format_value, measured, reading, url_path
+from .text import (
+    format_count,
+    format_nfe,
+    format_text,
+    format_time,
+    format_value,
+    measured,
+    reading,
+    url_path,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222}
@@ -87,6 +96,7 @@ HEADS = [
     ("step", "step", False),
     ("train_time_s", "train time", False),
     ("device", "device", True),
+    ("nfe", "NFE", False),
 ]
 
 
@@ -123,6 +133,7 @@ def _row(row: pd.Series, metrics: list[str], out_dir: Path, above: bool) -> str:
         f'<td data-value="{_num(row["step"])}">{step}</td>',
         f'<td data-value="{_num(row["train_time_s"])}">{escape(format_time(row["train_time_s"]))}</td>',
         f'<td class="text">{escape(format_text(row["device"]))}</td>',
+        f'<td data-value="{_num(row["nfe"])}">{escape(format_nfe(row["nfe"]))}</td>',
     ]
     for m in metrics:
         cells.append(f'<td data-value="{_num(row[m])}">{escape(format_value(row, m))}</td>')

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import GanzooError, warn
 from ..eval.request import EvalRequest
 from ..pretrained.asrun import stands_for
+from ..sampling import stored_settings
 from . import floor, store
 from .collect import read_json, result_target
 from .table import LABELS, METRICS, Board, stem
@@ -81,15 +82,10 @@ def target_of(run_dir: Path, request: EvalRequest) -> tuple[str, str]:
     return dataset, request.extractor or default_extractor(shape)
 
 
-def expected_metrics(extractor: str, request: EvalRequest) -> tuple[str, ...]:
-    from ..eval.api import parse_metrics
-    from ..eval.extractors import get_extractor
+def expected_metrics(extractor: str, dataset: str, request: EvalRequest) -> tuple[str, ...]:
+    from ..eval.metrics import expected
 
-    chosen = parse_metrics(request.metrics)
-    if chosen is not None:
-        return chosen
-    info = get_extractor(extractor)
-    return info.supported_metrics(info.weights(request.extractor_weights))
+    return expected(extractor, dataset, request.metrics, request.extractor_weights)
 
 
 def is_scored(
@@ -99,7 +95,10 @@ def is_scored(
     extractor: str,
     metrics: tuple[str, ...],
     request: EvalRequest,
+    sampling: dict[str, Any] | None = None,
 ) -> bool:
+    """Whether ``result`` is this checkpoint's under ``request`` (``sampling``: the settings
+    its images must have been drawn with, from ``ganzoo.sampling.stored_settings``)."""
     p = result.get("protocol") or {}
     if (p.get("checkpoint") or {}).get("step") != step:
         return False
@@ -118,6 +117,8 @@ def is_scored(
     gen = p.get("generated") or {}
     if gen.get("seeds") != list(range(request.seed, request.seed + request.seeds)):
         return False
+    if sampling is not None and (gen.get("sampling") or {}).get("settings") != sampling:
+        return False
     wanted = request.num_samples or (ref.get("num_images") if ref else 1000)
     if gen.get("num_images") != wanted:
         return False
@@ -135,11 +136,13 @@ def pending(
     from ..train.checkpoint import list_checkpoints
 
     todo = []
-    metrics_memo: dict[str, tuple[str, ...]] = {}
+    metrics_memo: dict[tuple[str, str], tuple[str, ...]] = {}
     for run_dir in run_dirs:
         dataset, extractor = target_of(run_dir, request)
-        if extractor not in metrics_memo:
-            metrics_memo[extractor] = expected_metrics(extractor, request)
+        if (extractor, dataset) not in metrics_memo:
+            metrics_memo[extractor, dataset] = expected_metrics(extractor, dataset, request)
+        chosen = metrics_memo[extractor, dataset]
+        sampling = stored_settings(run_info(run_dir), request.sampling_overrides)
         stand_in = stands_for(run_info(run_dir))
         steps = (
             [stand_in["step"]]
@@ -156,8 +159,7 @@ def pending(
         ]
         for step in steps if all_checkpoints else steps[-1:]:
             if not any(
-                is_scored(r, step, dataset, extractor, metrics_memo[extractor], request)
-                for r in results
+                is_scored(r, step, dataset, extractor, chosen, request, sampling) for r in results
             ):
                 todo.append((run_dir, step))
     return todo

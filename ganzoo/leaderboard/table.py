@@ -34,11 +34,15 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "recall": ("recall", False, "{:.3f}"),
     "bpd": ("bits_per_dim", True, "{:.3f}"),
     "fid_inf": ("fid_infinity", True, "{:.2f}"),
+    "intra_fid": ("intra_fid", True, "{:.2f}"),
+    "accuracy": ("classification_accuracy", False, "{:.3f}"),
+    "class_tv": ("class_histogram_tv", True, "{:.3f}"),
 }
 #: Metrics whose result files carry a bootstrap interval (columns ``<metric>_low``/``_high``).
 INTERVALS = ("fid", "kid", "precision", "recall")
 #: Which metric ranks a table when none is asked for (the first one the protocol measured).
-DEFAULT_ORDER = ("fid", "fid_inf", "kid", "is", "bpd", "precision", "recall")
+DEFAULT_ORDER = ("fid", "fid_inf", "kid", "is", "bpd", "precision", "recall", "intra_fid")
+DEFAULT_ORDER += ("accuracy", "class_tv")
 #: Which rows a table shows: each run's latest checkpoint, its best one, or every one.
 VIEWS = ("final", "best", "all")
 LABELS = {
@@ -49,14 +53,18 @@ LABELS = {
     "precision": "precision",
     "recall": "recall",
     "bpd": "bits/dim",
+    "intra_fid": "intra-FID",
+    "accuracy": "accuracy",
+    "class_tv": "class TV",
 }
 COLUMNS = [
     "protocol", "rank", "group", "model", "family", "plugin", "plugin_version", "parameters",
-    "step", "ema", "train_time_s", "device", "seeds",
+    "step", "ema", "train_time_s", "device", "seeds", "nfe",
     "is", "is_std", "fid", "fid_std", "fid_low", "fid_high", "fid_inf", "fid_inf_std",
     "kid", "kid_std", "kid_low", "kid_high",
     "precision", "precision_std", "precision_low", "precision_high",
     "recall", "recall_std", "recall_low", "recall_high", "bpd",
+    "intra_fid", "intra_fid_std", "accuracy", "accuracy_std", "class_tv", "class_tv_std",
     "run", "sample_grid", "result",
 ]  # fmt: skip
 #: The rank shown for the real-data floor, which is never ranked.
@@ -84,11 +92,16 @@ def describe_protocol(protocol: dict[str, Any]) -> str:
         else "no reference"
     )
     names = {"isc": "IS", "fid": "FID", "fid_inf": "FID∞", "kid": "KID", "prc": "precision/recall"}
+    names |= {"ifid": "intra-FID", "cls": "class accuracy/histogram"}
     metrics = ", ".join(names.get(m, m) for m in p["metrics"])
     settings = p.get("settings") or {}
     extra = (
         f"; KID subsets of {settings['kid_subset_size']}" if settings.get("kid_subset_size") else ""
     )
+    if gen.get("nfe") is not None:
+        drawn = ", ".join(f"{k}={v}" for k, v in (gen.get("sampling_settings") or {}).items())
+        extra += f"; {gen['nfe']} network evaluation(s) per image (NFE)"
+        extra += f", sampled with {drawn}" if drawn else ""
     return (
         f"{gen.get('num_images')} generated images x {seeds} seed{'s' if seeds != 1 else ''} "
         f"vs {ref_text}; extractor {ext.get('name')} (weights sha256 "
@@ -186,6 +199,7 @@ def sort_metric(frame: pd.DataFrame, requested: str | None) -> str:
 
 
 NUMERIC = [c for c in COLUMNS if c.endswith(("_std", "_low", "_high")) or c in METRICS]
+NUMERIC.append("nfe")
 
 
 def rank(frame: pd.DataFrame, metric: str) -> pd.DataFrame:

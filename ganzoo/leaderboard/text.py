@@ -91,6 +91,11 @@ def format_time(seconds: Any) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+def format_nfe(n: Any) -> str:
+    """Network evaluations per image; ``-`` for images that were not drawn (fixed, real)."""
+    return "-" if _missing(n) else str(int(n))
+
+
 def format_count(n: Any) -> str:
     if n is None or pd.isna(n):
         return "-"
@@ -100,7 +105,8 @@ def format_count(n: Any) -> str:
 
 def measured(frame: pd.DataFrame) -> list[str]:
     """Metric columns with at least one number (IS is absent under some extractors)."""
-    order = ("is", "fid", "fid_inf", "kid", "precision", "recall", "bpd")
+    order = ("is", "fid", "fid_inf", "kid", "precision", "recall", "bpd", "intra_fid", "accuracy")
+    order += ("class_tv",)
     return [m for m in order if frame[m].notna().any()]
 
 
@@ -119,6 +125,7 @@ def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataF
     out["step"] = ["-" if _missing(s) else str(int(s)) for s in frame["step"]]
     out["train time"] = [format_time(t) for t in frame["train_time_s"]]
     out["device"] = [format_text(d) for d in frame["device"]]
+    out["NFE"] = [format_nfe(n) for n in frame["nfe"]]
     for metric in measured(frame):
         out[LABELS[metric]] = [format_value(r, metric) for _, r in frame.iterrows()]
     runs = frame["run"].astype(str)

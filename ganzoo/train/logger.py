@@ -167,14 +167,17 @@ def _tensorboard(run_dir: Path):
     return SummaryWriter(str(run_dir / "tensorboard"))
 
 
-def save_grid(images: torch.Tensor, value_range: tuple[float, float], path: Path) -> None:
-    """A square-ish PNG grid of float images in ``value_range``, written atomically."""
+def save_grid(
+    images: torch.Tensor, value_range: tuple[float, float], path: Path, per_row: int | None = None
+) -> None:
+    """A PNG grid of float images in ``value_range``, written atomically: ``per_row`` images
+    a row (one class a row for conditional models), else square-ish."""
     from torchvision.utils import make_grid
 
     from ..atomic import atomic_write
     from ..data.base import to_uint8
 
-    nrow = max(1, int(math.ceil(math.sqrt(images.shape[0]))))
+    nrow = per_row or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
     grid = make_grid(to_uint8(images.cpu(), value_range), nrow=nrow, padding=2, pad_value=255)
     from PIL import Image
 

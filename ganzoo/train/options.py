@@ -27,7 +27,9 @@ class TrainOptions:
     )
     compile: bool = option(False, "torch.compile the model's networks.")
     ema: bool | None = option(None, "EMA of the generator (default: the model's choice).")
-    ema_decay: float = option(0.999, "EMA decay per step.")
+    ema_decay: float | None = option(
+        None, "EMA decay per step (default: the model's own; 0.999 unless it declares another)."
+    )
     ema_start: int = option(0, "Step before which the EMA copies the weights.", min=0)
     grad_clip: float | None = option(None, "Clip each optimizer's gradient norm to this value.")
     checkpoint_every: int = option(500, "Steps between checkpoints.", min=1)

@@ -21,7 +21,8 @@ import torch
 from ..data.base import ImageData
 from ..device import resolve_device
 from ..errors import DivergenceError, GanzooError
-from ..model import Model, draw_samples
+from ..model import Model
+from ..sampling import class_rows, draw_samples
 from .batches import Batches
 from .ema import EMA
 from .logger import Meter, RunLogger, save_grid
@@ -69,7 +70,8 @@ class Trainer:
         use_scaler = o.amp and self.autocast_dtype == torch.float16
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         use_ema = model.ema_by_default if o.ema is None else o.ema
-        self.ema = EMA(model, model.ema_modules, o.ema_decay, o.ema_start) if use_ema else None
+        decay = model.ema_decay if o.ema_decay is None else o.ema_decay
+        self.ema = EMA(model, model.ema_modules, decay, o.ema_start) if use_ema else None
         self.batches = Batches(data, self.batch_size, o.seed, self.device)
         #: Stored in every checkpoint and in run.json; ``run_info`` overrides (e.g. the
         #: dataset name as the user typed it).
@@ -227,15 +229,22 @@ class Trainer:
 
     # ---------------------------------------------------------- sampling
 
-    def sample(self, n: int, seed: int) -> torch.Tensor:
+    def sample(self, n: int, seed: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` images from a fixed seed, with EMA weights when enabled; leaves all RNG untouched."""
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), self._ema_applied():
-            return draw_samples(self.model, n, torch.Generator().manual_seed(seed))
+            return draw_samples(self.model, n, torch.Generator().manual_seed(seed), labels)
 
     def save_samples(self, path: Path) -> None:
-        images = self.sample(self.options.num_samples, self.options.seed + GRID_SEED_OFFSET)
-        save_grid(images, self.data.spec.value_range, path)
+        """The grid of ``num_samples`` images; a conditional model's has one row per class."""
+        n, labels, per_row = self.options.num_samples, None, None
+        if self.model.conditional:
+            classes = self.model.spec.num_classes
+            per_row = max(1, n // classes)
+            labels = class_rows(list(range(classes)), per_row)
+            n = len(labels)
+        images = self.sample(n, self.options.seed + GRID_SEED_OFFSET, labels)
+        save_grid(images, self.data.spec.value_range, path, per_row)
 
     def _ema_applied(self):
         return self.ema.applied(self.model) if self.ema is not None else contextlib.nullcontext()

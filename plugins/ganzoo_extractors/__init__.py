@@ -40,6 +40,7 @@ def register_feature_extractors(register: Callable[..., None]) -> None:
             resize="gray (channel mean), bilinear antialiased to 1x28x28",
             revision=2,  # features divided by 8 (KID precision)
             default_for_shapes=((1, 28, 28),),
+            classifies={"mnist5k": "logits", "mnist": "logits"},  # digit i is logit i
             description="Small CNN trained on mnist5k (scripts/train_lenet_mnist.py): fast default "
             "for 28x28 grayscale; 128-d penultimate features, 10 logits for IS.",
         ),

@@ -9,10 +9,11 @@ from ganzoo import hookimpl
 
 @hookimpl
 def register_models(register) -> None:
-    from .dcgan import DCGAN
+    from .dcgan import DCGAN, ConditionalDCGAN
     from .mlp_gan import MLPGAN
     from .wgan_gp import WGANGP
 
     register(MLPGAN)
     register(DCGAN)
+    register(ConditionalDCGAN)
     register(WGANGP)

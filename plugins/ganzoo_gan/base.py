@@ -15,10 +15,17 @@ from typing import Any, ClassVar, NamedTuple
 import torch
 from torch import nn
 
-from ganzoo import Batch, DatasetSpec, Model, Phase, noise
+from ganzoo import Batch, DatasetSpec, Model, Phase, SpecError, noise
 
 from .losses import Criterion, criterion
-from .nets import ConvDiscriminator, ConvGenerator, ConvPlan, conv_plan
+from .nets import (
+    ConditionalConvGenerator,
+    ConvDiscriminator,
+    ConvGenerator,
+    ConvPlan,
+    ProjectionDiscriminator,
+    conv_plan,
+)
 
 
 def check_positive(config: object, *names: str) -> None:
@@ -125,6 +132,25 @@ class GANModel(Model, metaclass=ABCMeta):
             Phase("G", optimizer="G", loss=self.g_loss, new_batch=False),
         ]
 
+    @property
+    def conditional(self) -> bool:
+        """Class-conditional when the config has ``conditional`` set (``dcgan``'s field)."""
+        return bool(getattr(self.config, "conditional", False))
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.G(z) if labels is None else self.G(z, labels)
+
+    def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.D(x) if labels is None else self.D(x, labels)
+
+    def batch_labels(self, batch: Batch) -> torch.Tensor | None:
+        """The labels a conditional GAN's D and G see: the real batch's, for real and fake alike."""
+        if not self.conditional:
+            return None
+        if batch.y is None:
+            raise SpecError(f"{self.name} with conditional=true needs labelled training data")
+        return batch.y
+
     def latents(self, n: int, device: torch.device) -> torch.Tensor:
         """Training latents, from torch's global RNG (seeded and checkpointed by the trainer)."""
         return torch.randn(n, self.latent_dim, device=device)
@@ -140,13 +166,13 @@ class GANModel(Model, metaclass=ABCMeta):
         the penalty, then the criterion's sums), so autograd accumulates
         gradients in the same order and training stays bitwise reproducible.
         """
-        crit = self.criterion
+        crit, labels = self.criterion, self.batch_labels(batch)
         with torch.no_grad():  # no gradient may reach G from D's update
-            fake = self.G(self.latents(batch.size, batch.x.device)).detach()
+            fake = self.generate(self.latents(batch.size, batch.x.device), labels).detach()
         # Real and fake go through D separately, so each batch-norm batch is
         # all-real or all-fake, as in DCGAN's reference code.
-        real_score = crit.score(self.D(batch.x))
-        fake_score = crit.score(self.D(fake))
+        real_score = crit.score(self.discriminate(batch.x, labels))
+        fake_score = crit.score(self.discriminate(fake, labels))
         penalty = self.d_penalty(batch.x, fake)
         loss, logs = crit.discriminator(real_score, fake_score)
         if penalty is not None:
@@ -155,16 +181,21 @@ class GANModel(Model, metaclass=ABCMeta):
         return loss, logs
 
     def g_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
-        crit = self.criterion
-        out = self.D(self.G(self.latents(batch.size, batch.x.device)))
+        crit, labels = self.criterion, self.batch_labels(batch)
+        out = self.discriminate(
+            self.generate(self.latents(batch.size, batch.x.device), labels), labels
+        )
         return crit.generator(crit.score(out)), {}
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         # Callers sample through ganzoo.draw_samples, in eval mode: batch norm then
         # uses its running statistics, so an image does not depend on its batch.
         z = noise(n, self.latent_dim, self.device, generator)
-        images = self.G(z).float()
+        labels = self.sample_labels(n, labels) if self.conditional else None
+        images = self.generate(z, labels).float()
         low, high = self.spec.value_range
         return images.clamp_(min(low, high), max(low, high))
 
@@ -191,12 +222,19 @@ class ConvGANModel(GANModel):
         return "batch"
 
     def build_generator(self) -> nn.Module:
+        if self.conditional:  # class-conditional batch norm (Miyato and Koyama 2018)
+            return ConditionalConvGenerator(
+                self.latent_dim, self.config.width, self.spec, self.plan, self.spec.num_classes
+            )
         return ConvGenerator(self.latent_dim, self.config.width, self.spec, self.plan)
 
     def build_discriminator(self) -> nn.Module:
-        return ConvDiscriminator(
-            self.config.width, self.spec, self.plan, norm=self.discriminator_norm()
-        )
+        norm = self.discriminator_norm()
+        if self.conditional:  # the projection discriminator
+            return ProjectionDiscriminator(
+                self.config.width, self.spec, self.plan, norm, self.spec.num_classes
+            )
+        return ConvDiscriminator(self.config.width, self.spec, self.plan, norm=norm)
 
     def learning_rates(self) -> tuple[float, float]:
         return self.config.lr_g, self.config.lr_d

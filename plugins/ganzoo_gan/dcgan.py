@@ -23,6 +23,9 @@ class DCGANConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     #: Adversarial criterion; "bce" is the paper's (non-saturating G).
     loss: LossName = "bce"
+    #: Class-conditional: batch norm in G and a projection in D take the label (Miyato and
+    #: Koyama 2018); needs a labelled dataset.  ``dcgan-cond`` is dcgan with this on.
+    conditional: bool = False
 
     def validate(self) -> None:
         check_positive(self, "latent_dim", "width", "lr_g", "lr_d")
@@ -38,3 +41,19 @@ class DCGAN(ConvGANModel):
     def build(self) -> None:
         super().build()
         dcgan_init(self)
+
+
+@dataclass
+class ConditionalDCGANConfig(DCGANConfig):
+    conditional: bool = True
+
+
+class ConditionalDCGAN(DCGAN):
+    """``dcgan --set conditional=true`` under a name of its own, so ``ganzoo zoo`` trains it."""
+
+    name = "dcgan-cond"
+    description = (
+        "Class-conditional DCGAN: conditional batch norm in G, projection D (Miyato and Koyama "
+        "2018); dcgan with conditional=true."
+    )
+    Config = ConditionalDCGANConfig

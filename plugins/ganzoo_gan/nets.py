@@ -151,3 +151,69 @@ def dcgan_init(module: nn.Module) -> None:
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm whose scale and shift are looked up per class (de Vries et al. 2017).
+
+    The statistics are shared by all classes; only the affine part depends on
+    the label, which is how Miyato and Koyama (2018) condition the generator.
+    """
+
+    def __init__(self, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.scale = nn.Embedding(num_classes, channels)
+        self.shift = nn.Embedding(num_classes, channels)
+        nn.init.normal_(self.scale.weight, 1.0, 0.02)  # as dcgan_init treats batch norm scales
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.scale(labels)[:, :, None, None], self.shift(labels)[:, :, None, None]
+        return self.norm(x) * scale + shift
+
+
+class ConditionalConvGenerator(nn.Module):
+    """``ConvGenerator`` with each batch norm made class-conditional."""
+
+    def __init__(
+        self, latent_dim: int, width: int, spec: DatasetSpec, plan: ConvPlan, num_classes: int
+    ) -> None:
+        super().__init__()
+        self.top, self.base = plan.channels(width, plan.steps - 1), plan.base
+        self.project = nn.Linear(latent_dim, self.top * plan.base**2, bias=False)
+        self.norms = nn.ModuleList([ConditionalBatchNorm2d(self.top, num_classes)])
+        self.ups = nn.ModuleList()
+        for step in range(plan.steps - 1, 0, -1):
+            cin, cout = plan.channels(width, step), plan.channels(width, step - 1)
+            self.ups.append(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False))
+            self.norms.append(ConditionalBatchNorm2d(cout, num_classes))
+        self.last = nn.ConvTranspose2d(width, spec.channels, 4, 2, 1)
+        self.output = OutputRange(spec.value_range)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.project(z).view(z.shape[0], self.top, self.base, self.base)
+        h = torch.relu(self.norms[0](h, labels))
+        for up, norm in zip(self.ups, self.norms[1:], strict=True):
+            h = torch.relu(norm(up(h), labels))
+        return self.output(torch.tanh(self.last(h)))
+
+
+class ProjectionDiscriminator(ConvDiscriminator):
+    """``ConvDiscriminator`` plus the projection of Miyato and Koyama (2018).
+
+    The logit is ``head(h) + <embed(y), h>`` for the image's features ``h``: the
+    inner product with a class embedding is what makes D judge whether the
+    image fits its label, not only whether it looks real.
+    """
+
+    def __init__(
+        self, width: int, spec: DatasetSpec, plan: ConvPlan, norm: str, num_classes: int
+    ) -> None:
+        super().__init__(width, spec, plan, norm)
+        self.embed = nn.Embedding(num_classes, self.head.in_features)
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.body(x).flatten(1)
+        return self.head(h).squeeze(1) + (self.embed(labels) * h).sum(1)

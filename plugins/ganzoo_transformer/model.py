@@ -46,6 +46,8 @@ class TransformerConfig:
     temperature: float = 1.0
     #: Images decoded together while sampling (bounds the key/value cache's memory).
     sample_batch_size: int = 256
+    #: Class-conditional: the sequence starts with a class token instead of the start token.
+    conditional: bool = False
 
     def validate(self) -> None:
         if self.d_model < 1 or self.n_layers < 1 or self.n_heads < 1 or self.mlp_ratio < 1:
@@ -93,8 +95,17 @@ class ImageTransformer(Model):
     ema_modules = ("net",)
     default_batch_size = 32
     zoo_steps = 500
+    sampling_fields = ("temperature",)
 
     config: TransformerConfig
+
+    @property
+    def conditional(self) -> bool:
+        return self.config.conditional
+
+    def nfe(self) -> int:
+        """One network evaluation per token (each a single-token pass through the cache)."""
+        return self.tokenizer.num_tokens
 
     @classmethod
     def check_spec(cls, spec) -> None:
@@ -137,6 +148,7 @@ class ImageTransformer(Model):
             n_heads=cfg.n_heads,
             mlp_ratio=cfg.mlp_ratio,
             dropout=cfg.dropout,
+            start_tokens=spec.num_classes if cfg.conditional else 1,
         )
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -164,27 +176,53 @@ class ImageTransformer(Model):
     def phases(self) -> list[Phase]:
         return [Phase("transformer", "transformer", self._loss)]
 
-    def logits(self, tokens: torch.Tensor) -> torch.Tensor:
+    def start(self, n: int, labels: torch.Tensor | None, device: torch.device) -> torch.Tensor:
+        """``n x 1`` first tokens: the start token, or the class token of each label."""
+        first = torch.full((n, 1), self.tokenizer.vocab_size, dtype=torch.long, device=device)
+        return first if labels is None else first + labels.view(n, 1).to(device)
+
+    def logits(self, tokens: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits: row t predicts ``tokens[:, t]`` from ``tokens[:, :t]``."""
-        start = torch.full_like(tokens[:, :1], self.tokenizer.vocab_size)
+        start = self.start(tokens.shape[0], labels, tokens.device)
         return self.net(torch.cat([start, tokens[:, :-1]], dim=1))
 
-    def _nll(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-image NLL in nats of the quantized image, and the tokens."""
+    def _nll(
+        self, batch: Batch, labels: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-image NLL in nats of the quantized image (given ``labels``), and the tokens."""
         tokens = self.tokenizer.encode(batch.x)
-        logits = self.logits(tokens).float()
+        logits = self.logits(tokens, labels).float()
         nll = F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none").sum(1)
         return nll, tokens
 
+    def _labels(self, batch: Batch) -> torch.Tensor | None:
+        if not self.conditional:
+            return None
+        if batch.y is None:
+            raise SpecError("transformer with conditional=true needs labelled training data")
+        return batch.y
+
     def _loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        nll, tokens = self._nll(batch)
+        nll, tokens = self._nll(batch, self._labels(batch))
         loss = nll.mean() / tokens.shape[1]  # nats per token
         bpd = nll.detach().mean() / (self.spec.dims * math.log(2))
         return loss, {"bpd": bpd}  # the trainer logs the loss itself
 
     def bits_per_dim(self, batch: Batch) -> torch.Tensor:
-        """NLL of the *quantized* image in bits per pixel-channel (not an 8-bit code length)."""
-        nll, _ = self._nll(batch)
+        """NLL of the *quantized* image in bits per pixel-channel (not an 8-bit code length).
+
+        A conditional model's is the marginal -log sum_y p(x | y) p(y) under uniform
+        classes, one pass per class, so it compares with an unconditional model's.
+        """
+        if not self.conditional:
+            nll, _ = self._nll(batch)
+        else:
+            k = self.spec.num_classes
+            per_class = [
+                self._nll(batch, torch.full((batch.size,), c, device=batch.x.device))[0]
+                for c in range(k)
+            ]
+            nll = math.log(k) - torch.logsumexp(-torch.stack(per_class), dim=0)
         return nll / (self.spec.dims * math.log(2))
 
     @torch.no_grad()
@@ -194,6 +232,7 @@ class ImageTransformer(Model):
         generator: torch.Generator | None = None,
         temperature: float | None = None,
         use_cache: bool = True,
+        labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``n x T`` token ids, decoded left to right.
 
@@ -213,16 +252,17 @@ class ImageTransformer(Model):
         chunks = []
         for lo in range(0, n, self.config.sample_batch_size):
             u = uniforms[lo : lo + self.config.sample_batch_size]
-            chunks.append(self._decode(u, temp, use_cache))
+            part = None if labels is None else labels[lo : lo + self.config.sample_batch_size]
+            chunks.append(self._decode(u, temp, use_cache, part))
         if not chunks:
             return torch.zeros(0, steps, dtype=torch.long, device=device)
         return torch.cat(chunks)
 
-    def _decode(self, uniforms: torch.Tensor, temp: float, use_cache: bool) -> torch.Tensor:
+    def _decode(
+        self, uniforms: torch.Tensor, temp: float, use_cache: bool, labels: torch.Tensor | None
+    ) -> torch.Tensor:
         b, steps = uniforms.shape
-        start = torch.full(
-            (b, 1), self.tokenizer.vocab_size, dtype=torch.long, device=uniforms.device
-        )
+        start = self.start(b, labels, uniforms.device)
         cache = self.net.new_cache(b, self.net.pos_emb) if use_cache else None
         seq = start
         out = []
@@ -240,6 +280,9 @@ class ImageTransformer(Model):
         return torch.cat(out, dim=1)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """``n`` images in ``spec.value_range``, sampled at ``config.temperature``."""
-        return self.tokenizer.decode(self.sample_tokens(n, generator))
+        labels = self.sample_labels(n, labels) if self.conditional else None
+        return self.tokenizer.decode(self.sample_tokens(n, generator, labels=labels))

@@ -80,7 +80,12 @@ class Block(nn.Module):
 
 
 class TokenTransformer(nn.Module):
-    """Next-token logits over ``vocab_size`` ids; id ``vocab_size`` is the start token."""
+    """Next-token logits over ``vocab_size`` ids; ids from ``vocab_size`` on start a sequence.
+
+    ``start_tokens`` is 1 for an unconditional model (id ``vocab_size``) and the
+    number of classes for a class-conditional one (id ``vocab_size + label``):
+    the class token at the start of the sequence.
+    """
 
     def __init__(
         self,
@@ -91,11 +96,12 @@ class TokenTransformer(nn.Module):
         n_heads: int,
         mlp_ratio: int,
         dropout: float,
+        start_tokens: int = 1,
     ) -> None:
         super().__init__()
         self.vocab_size, self.max_len = vocab_size, max_len
         self.n_heads, self.head_dim = n_heads, d_model // n_heads
-        self.tok_emb = nn.Embedding(vocab_size + 1, d_model)
+        self.tok_emb = nn.Embedding(vocab_size + start_tokens, d_model)
         self.pos_emb = nn.Parameter(torch.zeros(1, max_len, d_model))
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
