@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ from click.testing import CliRunner
 import ganzoo
 from ganzoo.cli import cli
 from ganzoo.data.base import ImageData
+from ganzoo.errors import Terminated
 from ganzoo.testing import check_model
 from ganzoo.train.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
 from ganzoo.train.run import read_run_info
+from ganzoo.train.stop import StopRequest
 from ganzoo.train.trainer import Trainer, TrainOptions
 
 # Small but real settings per model, so every family trains in a second or two.
@@ -163,6 +166,7 @@ KILL_DURING_SAVE = textwrap.dedent(
     import os, signal, sys
     import torch, ganzoo
     from ganzoo.data.base import ImageData
+from ganzoo.errors import Terminated
     from ganzoo.train.trainer import Trainer, TrainOptions
 
     data = ganzoo.load_dataset("mnist5k", "train")
@@ -366,3 +370,82 @@ def test_compiled_training_writes_checkpoints_an_eager_model_loads(tmp_path):
     loaded = load_run(tmp_path)  # a fresh, uncompiled model
     assert loaded.step == 3
     assert tensors_equal(loaded.model.state_dict(), model.state_dict())
+
+
+# -- Ctrl-C and SIGTERM: the step in progress finishes and is checkpointed (a preempted job
+# or a user's Ctrl-C loses nothing; the same command continues bitwise).
+
+
+def stoppable_trainer(steps: int, run_dir) -> Trainer:
+    data = tiny_slice()
+    torch.manual_seed(0)  # the same initial weights for every run (as the CLI's recipe does)
+    model = ganzoo.build_model("dcgan", data.spec, width=16)
+    options = ganzoo.TrainOptions(
+        steps=steps, batch_size=32, checkpoint_every=100, sample_every=100, quiet=True, ema=True
+    )
+    return Trainer(model, data, options, run_dir=run_dir)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_step_checkpoints_that_step_and_resume_is_exact(tmp_path, signum):
+    stopped = stoppable_trainer(6, tmp_path / "stopped")
+    train_step = stopped._train_step
+
+    def step_with_a_signal_inside(meter):
+        if stopped.step == 2:  # arrives during step 3, before its optimizer steps
+            os.kill(os.getpid(), signum)
+        train_step(meter)
+
+    stopped._train_step = step_with_a_signal_inside
+    with pytest.raises(Terminated if signum == signal.SIGTERM else KeyboardInterrupt):
+        stopped.fit()
+    assert [s for s, _ in list_checkpoints(tmp_path / "stopped" / "checkpoints")] == [0, 3]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+    assert stoppable_trainer(6, tmp_path / "stopped").fit().resumed_from == 3
+    stoppable_trainer(6, tmp_path / "whole").fit()
+    a, b = (load_checkpoint(tmp_path / run / "checkpoints" / "step-00000006.pt") for run in ("whole", "stopped"))  # fmt: skip
+    for key in ("model", "ema", "optimizers", "rng", "data"):
+        assert tensors_equal(a[key], b[key]), key
+
+
+def test_a_second_signal_does_not_wait():
+    request = StopRequest()
+    request.handle(signal.SIGTERM, None)
+    assert request.signum == signal.SIGTERM and request.name() == "SIGTERM"
+    with pytest.raises(KeyboardInterrupt):
+        request.handle(signal.SIGINT, None)
+
+
+def test_sigterm_to_ganzoo_train_saves_the_current_step_and_says_how_to_go_on(tmp_path):
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "ganzoo", "train", "--model", "dcgan", "--set", "width=16",
+            "--batch-size", "32", "--checkpoint-every", "100000", "--log-every", "5", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(
+        [*args, "--steps", "100000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not _logged_steps(out) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert _logged_steps(out), "the run never logged a step"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    steps = [s for s, _ in list_checkpoints(out / "checkpoints")]
+    saved = steps[-1]
+    assert len(steps) == 2 and saved >= 5  # step 0 and the step it stopped after
+    assert f"stopped after step {saved}, saved" in stderr
+    assert stderr.strip().splitlines()[-1].startswith("Error: terminated; ")
+    again = subprocess.run(
+        [*args, "--steps", str(saved + 3)], capture_output=True, text=True, timeout=240
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"resumed from step {saved}" in again.stderr
+
+
+def _logged_steps(run_dir) -> bool:
+    metrics = run_dir / "metrics.jsonl"
+    return metrics.is_file() and metrics.read_text().count("\n") >= 1

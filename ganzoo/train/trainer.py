@@ -28,6 +28,7 @@ from .ema import EMA
 from .logger import Meter, RunLogger, save_grid
 from .options import TrainOptions
 from .run import RunDirectory, run_identity
+from .stop import deferred_stop
 
 #: Seed offset of the fixed noise behind every sample grid, so grids are comparable over time.
 GRID_SEED_OFFSET = 7_919
@@ -130,13 +131,17 @@ class Trainer:
             logger.message(line)
         meter, started = Meter(self.model.name), time.perf_counter()
         try:
-            while self.step < self.options.steps:
-                self._train_step(meter)
-                self.step += 1
-                if self._due(self.options.log_every):
-                    elapsed = self.elapsed_before + time.perf_counter() - started
-                    logger.log(self.step, meter.flush(), elapsed)
-                self._save_due(started)
+            with deferred_stop() as stop:  # Ctrl-C/SIGTERM: finish the step, checkpoint it
+                while self.step < self.options.steps:
+                    self._train_step(meter)
+                    self.step += 1
+                    if self._due(self.options.log_every):
+                        elapsed = self.elapsed_before + time.perf_counter() - started
+                        logger.log(self.step, meter.flush(), elapsed)
+                    self._save_due(started, stopping=stop.signum is not None)
+                    if stop.signum is not None:
+                        logger.message(f"{stop.name()}: stopped after step {self.step}, saved")
+                        stop.raise_now(stop.signum)
         finally:
             logger.close()
         elapsed = self.elapsed_before + time.perf_counter() - started
@@ -214,12 +219,13 @@ class Trainer:
     def _due(self, every: int) -> bool:
         return self.step % every == 0 or self.step == self.options.steps
 
-    def _save_due(self, started: float) -> None:
+    def _save_due(self, started: float, stopping: bool = False) -> None:
+        """The periodic grid and checkpoint; when ``stopping``, a checkpoint at this step anyway."""
         if self.run is None:
             return
         if self._due(self.options.sample_every):
             self.save_samples(self.run.grid(self.step))
-        if self._due(self.options.checkpoint_every):
+        if stopping or self._due(self.options.checkpoint_every):
             self._checkpoint(self.elapsed_before + time.perf_counter() - started)
 
     def _checkpoint(self, elapsed: float) -> None:
