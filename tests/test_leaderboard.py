@@ -115,6 +115,12 @@ def test_rank_knows_each_metric_direction():
         lb.sort_metric(frame, "speed")
 
 
+def test_every_board_metric_can_be_sorted_by_from_the_command_line():
+    from ganzoo.commands.leaderboard import SORT_CHOICES  # kept free of pandas: fast --help
+
+    assert sorted(SORT_CHOICES.choices) == sorted(lb.METRICS)
+
+
 def test_protocols_are_never_ranked_together(tmp_path):
     runs = [
         make_run(tmp_path, "r1", "gan", fid=20.0, isc=2.0),

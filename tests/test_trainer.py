@@ -166,7 +166,6 @@ KILL_DURING_SAVE = textwrap.dedent(
     import os, signal, sys
     import torch, ganzoo
     from ganzoo.data.base import ImageData
-from ganzoo.errors import Terminated
     from ganzoo.train.trainer import Trainer, TrainOptions
 
     data = ganzoo.load_dataset("mnist5k", "train")

@@ -26,7 +26,7 @@ class EvalGroup(click.Group):
 
 @click.group("eval", cls=EvalGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def eval_cmd() -> None:
-    """Score generated images: IS, FID, KID, precision/recall (torch-fidelity).
+    """Score generated images: IS, FID, KID, precision/recall (torch-fidelity); intra-FID, accuracy.
 
     \b
     ganzoo eval TARGET [OPTIONS]      (same as: ganzoo eval score TARGET)

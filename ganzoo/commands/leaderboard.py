@@ -16,7 +16,19 @@ if TYPE_CHECKING:
     from ..leaderboard import DamagedBoardError
 
 SORT_CHOICES = click.Choice(
-    ["fid", "fid_inf", "is", "kid", "precision", "recall", "bpd"], case_sensitive=False
+    [
+        "fid",
+        "fid_inf",
+        "is",
+        "kid",
+        "precision",
+        "recall",
+        "bpd",
+        "intra_fid",
+        "accuracy",
+        "class_tv",
+    ],
+    case_sensitive=False,
 )
 
 
