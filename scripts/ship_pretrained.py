@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import shutil
 import tempfile
@@ -67,10 +68,12 @@ def main() -> None:
     runs = sorted(p.parent for p in args.runs.glob("*/run.json"))
     if args.models:
         runs = [run for run in runs if run.name in args.models.split(",")]
-    from ganzoo_pretrained.shipped import SHIPPED
-
     with tempfile.TemporaryDirectory() as tmp:
         fresh = {name: (sha, text) for name, sha, text in (ship(run, Path(tmp)) for run in runs)}
+    # Read the other entries only now: another copy of this script may have shipped meanwhile.
+    import ganzoo_pretrained.shipped as written
+
+    SHIPPED = importlib.reload(written).SHIPPED
     shipped = [(name, *entry) for name, entry in sorted({**SHIPPED, **fresh}.items())]
     lines = [
         '"""Written by scripts/ship_pretrained.py: name -> (sha256 of model.safetensors, description)."""',
