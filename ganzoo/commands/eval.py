@@ -7,6 +7,7 @@ directory literally named like a subcommand is reached as ``./NAME``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import click
@@ -47,14 +48,16 @@ def score_cmd(
     """Score TARGET; run directories get RUN/eval/<protocol-hash>.json."""
     from ..errors import GanzooError
     from ..eval.api import evaluate, evaluate_all_checkpoints
+    from ..eval.progress import silenced
 
     request = pop_options(EvalRequest, options)
-    if all_checkpoints:
-        if checkpoint is not None:
-            raise GanzooError("use either --checkpoint or --all-checkpoints, not both")
-        results = evaluate_all_checkpoints(target, request)
-    else:
-        results = [evaluate(target, request, checkpoint=checkpoint)]
+    if all_checkpoints and checkpoint is not None:
+        raise GanzooError("use either --checkpoint or --all-checkpoints, not both")
+    with silenced() if as_json else contextlib.nullcontext():
+        if all_checkpoints:
+            results = evaluate_all_checkpoints(target, request)
+        else:
+            results = [evaluate(target, request, checkpoint=checkpoint)]
     if as_json:
         data = [r.as_dict() for r in results]
         for item, result in zip(data, results, strict=True):

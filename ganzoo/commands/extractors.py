@@ -31,6 +31,7 @@ def extractor_rows() -> list[dict]:
             "default_for_shapes": [list(s) for s in getattr(info, "default_for_shapes", ())],
             "default_otherwise": getattr(info, "default_otherwise", False),
             "weights_sha256": getattr(info, "weights_sha256", None),
+            "batch_sizes": dict(getattr(info, "batch_sizes", {})),
         }
         rows.append(row)
     return rows
@@ -65,6 +66,9 @@ def extractors_cmd(as_json: bool) -> None:
         details = [f"metrics: {', '.join(row['metrics']) or '-'}"]
         if row["resize"]:
             details.append(f"resize: {row['resize']}")
+        if row["batch_sizes"]:
+            sizes = ", ".join(f"{kind} {size}" for kind, size in sorted(row["batch_sizes"].items()))
+            details.append(f"batch: {sizes}")
         if _default_text(row):
             details.append(_default_text(row))
         click.echo(f"{'':<{width}}    {'; '.join(details)}")

@@ -14,7 +14,13 @@ from ..device import resolve_device
 from ..errors import GanzooError, warn
 from ..sampling import applied
 from . import classes, fidelity, metrics, sources
-from .extractors import FeatureExtractorInfo, ResolvedWeights, default_extractor, get_extractor
+from .extractors import (
+    DEFAULT_BATCH_SIZE,
+    FeatureExtractorInfo,
+    ResolvedWeights,
+    default_extractor,
+    get_extractor,
+)
 from .metrics import parse_metrics
 from .plan import Plan
 from .protocol import EvalResult
@@ -56,12 +62,13 @@ def evaluate(
             request.num_samples, request.num_real, request.kid_subset_size, request.data_root
         )
         extra = tuple(plan.class_layers().values())
+        batch = request.batch_size or info.batch_size(device.type)
         settings = fidelity.Settings(
-            name, info, weights, metrics.fidelity_metrics(chosen), request.batch_size, device, extra
+            name, info, weights, metrics.fidelity_metrics(chosen), batch, device, extra
         )
         seed_list = [request.seed + i for i in range(request.seeds)] if source.has_model else []
         per_seed, intervals, per_class = _compute(plan, settings, seed_list)
-        protocol = plan.protocol(seed_list, request.batch_size, device)
+        protocol = plan.protocol(seed_list, batch, device)
     bpd = _bits_per_dim(source, dataset, split, request, device) if source.has_model else None
     protocol["bits_per_dim_split"] = f"{dataset}:{split}" if bpd is not None else None
     label = str(target) if not isinstance(target, torch.Tensor) else "tensor"
@@ -202,14 +209,14 @@ def _bits_per_dim(
     from ..model import Batch, eval_mode
 
     data = load_dataset(dataset, split, data_root=request.data_root)
-    total, count = 0.0, 0
+    total, count, step = 0.0, 0, request.batch_size or DEFAULT_BATCH_SIZE
     # A VAE's bound samples its latents: a fixed seed makes the number reproducible, and
     # fork_rng keeps the caller's random state untouched.
     devices = [device] if device.type == "cuda" else []
     with torch.no_grad(), eval_mode(source.model), torch.random.fork_rng(devices=devices):
         torch.manual_seed(request.seed)
-        for start in range(0, len(data), request.batch_size):
-            x = data.to_float(data.images[start : start + request.batch_size]).to(device)
+        for start in range(0, len(data), step):
+            x = data.to_float(data.images[start : start + step]).to(device)
             values = source.model.bits_per_dim(Batch(x))
             if values is None:
                 return None

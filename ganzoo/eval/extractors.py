@@ -21,6 +21,8 @@ from typing import Any
 from ..errors import GanzooError
 
 METRICS = ("isc", "fid", "kid", "prc")
+#: Images per extraction batch on a device type the extractor names no batch size for.
+DEFAULT_BATCH_SIZE = 64
 #: Metrics computed on another metric's layer (never part of the default set).
 DERIVED = {"fid_inf": "fid"}
 
@@ -74,9 +76,16 @@ class FeatureExtractorInfo:
     #: Dataset name -> the layer whose argmax is that dataset's class label (the extractor is
     #: a classifier of its classes): what intra-FID and the accuracy of samples need.
     classifies: Mapping[str, str] = field(default_factory=dict)
+    #: Device type ("cpu", "cuda") -> the batch size that extracts fastest there (measured): a
+    #: CPU network whose activations outgrow the cache and malloc's reuse wants small batches,
+    #: a GPU large ones.  Used unless the user gives --batch-size; results do not depend on it.
+    batch_sizes: Mapping[str, int] = field(default_factory=dict)
 
     def load_class(self) -> type:
         return _resolve_ref(self.extractor_class)
+
+    def batch_size(self, device_type: str) -> int:
+        return int(self.batch_sizes.get(device_type, DEFAULT_BATCH_SIZE))
 
     def weights(self, user_path: str | None = None) -> ResolvedWeights:
         """The resolver's answer; the plugin's fixed hash applies unless the user chose a file."""

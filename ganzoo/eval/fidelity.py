@@ -13,12 +13,14 @@ real side safely (``refcache``) and compute uncertainty from the same features.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
 
 from ..errors import GanzooError
 from .extractors import FeatureExtractorInfo, ResolvedWeights, torch_fidelity_name
+from .progress import progress
 from .refcache import Reference
 
 #: torch-fidelity settings ganzoo fixes; all are recorded in the protocol.
@@ -84,19 +86,21 @@ class Scorer:
                     "FID, KID and precision/recall need a reference dataset (--dataset)"
                 )
             binary = tuple(sorted({self.layers[m] for m in settings.metrics if m in BINARY}))
-            self.real = reference.features(binary, self.encode)
+            self.real = reference.features(binary, partial(self.encode, what="real features"))
 
     @torch.no_grad()
-    def encode(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def encode(self, images: torch.Tensor, what: str = "features") -> dict[str, torch.Tensor]:
         """Features of uint8 N x C x H x W images (gray repeated to 3 channels), in order, on the CPU."""
         out: dict[str, list[torch.Tensor]] = {}
         device, step = self.settings.device, self.settings.batch_size
-        for start in range(0, images.shape[0], step):
-            batch = images[start : start + step]
-            batch = batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
-            features = self.net(batch.contiguous().to(device))
-            for name, value in self.net.convert_features_tuple_to_dict(features).items():
-                out.setdefault(name, []).append(value.cpu())
+        with progress(images.shape[0], what) as advance:
+            for start in range(0, images.shape[0], step):
+                batch = images[start : start + step]
+                batch = batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
+                features = self.net(batch.contiguous().to(device))
+                for name, value in self.net.convert_features_tuple_to_dict(features).items():
+                    out.setdefault(name, []).append(value.cpu())
+                advance(batch.shape[0])
         return {name: torch.cat(parts) for name, parts in out.items()}
 
     def score(

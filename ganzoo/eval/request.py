@@ -47,7 +47,11 @@ class EvalRequest:
     seeds: int = option(1, "Sampling seeds: mean ± std over seeds.")
     seed: int = option(0, "First sampling seed.")
     kid_subset_size: int | None = option(None, "KID subset size (default: min(1000, #images)).")
-    batch_size: int = option(64, "Images per feature-extraction batch (does not change results).")
+    batch_size: int | None = option(
+        None,
+        "Images per feature-extraction batch (default: the extractor's fastest for the device, "
+        "`ganzoo extractors` lists them; does not change results).",
+    )
     device: str = option("cpu", "cpu, cuda, cuda:N or auto.")
     ema: bool | None = option(None, "Use the EMA weights (default: when the run has them).")
     sampling: tuple[str, ...] = option(

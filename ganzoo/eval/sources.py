@@ -170,13 +170,16 @@ def generate(
     """
     from ..data.base import to_uint8
     from ..sampling import balanced_labels, draw_samples
+    from .progress import progress
 
     generator = torch.Generator().manual_seed(seed)
     labels = balanced_labels(n, model.spec.num_classes) if model.conditional else None
     chunks = []
-    for start in range(0, n, SAMPLE_CHUNK):
-        end = min(n, start + SAMPLE_CHUNK)
-        chunk = labels[start:end] if labels is not None else None
-        x = draw_samples(model, end - start, generator, labels=chunk)
-        chunks.append(to_uint8(x, value_range).cpu())
+    with progress(n, "sampling") as advance:
+        for start in range(0, n, SAMPLE_CHUNK):
+            end = min(n, start + SAMPLE_CHUNK)
+            chunk = labels[start:end] if labels is not None else None
+            x = draw_samples(model, end - start, generator, labels=chunk)
+            chunks.append(to_uint8(x, value_range).cpu())
+            advance(end - start)
     return torch.cat(chunks), labels

@@ -21,13 +21,16 @@ def register_feature_extractors(register: Callable[..., None]) -> None:
     register(
         "inception-v3-compat",
         FeatureExtractorInfo(
-            extractor_class="torch_fidelity.feature_extractor_inceptionv3:FeatureExtractorInceptionV3",
+            extractor_class="ganzoo_extractors.inception_fast:FastInceptionV3",
             layers={"isc": "logits_unbiased", "fid": "2048", "kid": "2048", "prc": "2048"},
             resolve_weights="ganzoo_extractors.inception:resolve_weights",
             resize="bilinear (TensorFlow 1.x compatible) to 3x299x299",
+            revision=2,  # batch norm folded into the convolutions: features move by ~2e-6
+            batch_sizes={"cpu": 8, "cuda": 128},
             default_otherwise=True,
             description="InceptionV3 (TF 2015-12-05 graph) as in torch-fidelity: the standard for "
-            "published FID/IS; ~0.2 s/image on CPU.",
+            "published FID/IS; torch-fidelity's network and weights with batch norm folded and "
+            "channels-last layout (~15 images/s on two CPU cores).",
         ),
     )
     register(
