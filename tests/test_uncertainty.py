@@ -51,6 +51,36 @@ def test_kid_and_precision_recall_replicates_use_torch_fidelitys_definitions():
     assert precision_recall(a, b, 3) == pytest.approx((theirs["precision"], theirs["recall"]))
 
 
+def lenet_features(images: torch.Tensor) -> torch.Tensor:
+    from ganzoo_extractors.lenet import LeNetMnistExtractor
+
+    net = LeNetMnistExtractor("lenet-mnist", ["features"])
+    with torch.no_grad():
+        return net(images.expand(-1, 3, -1, -1).contiguous())[0]
+
+
+def test_replicates_from_gram_matrices_equal_replicates_from_features():
+    """The resample path (Gram matrices once, distinct rows with weights) against recomputing each
+    replicate from the drawn rows, on real MNIST features with real bootstrap draws."""
+    from ganzoo.eval.resample import Gram, unique
+
+    data = ganzoo.load_dataset("mnist5k", "all").images
+    gen, real = lenet_features(data[:700]), lenet_features(data[2500:3100])
+    gram, rng = Gram(gen, real), np.random.default_rng(3)
+    for _ in range(3):
+        ig, ir = rng.integers(0, 700, 700), rng.integers(0, 600, 600)
+        assert gram.frechet(ig, ir) == pytest.approx(frechet(gen[ig], real[ir]), rel=1e-9)
+        assert gram.frechet(ig, ir) == pytest.approx(
+            torch_fidelity_fid(gen[ig], real[ir]), rel=1e-6
+        )
+        gi, ri = rng.choice(ig, 500), rng.choice(ir, 500)
+        # _kid's kernel is float32 (as torch-fidelity's), the Gram path's float64.
+        assert gram.kid(gi, ri) == pytest.approx(_kid(gen[gi], real[ri]), rel=1e-5, abs=1e-7)
+        (ug, wg), (ur, wr) = unique(ig), unique(ir)
+        direct = precision_recall(gen[ug], real[ur], 3, wg, wr)
+        assert gram.precision_recall(ig, ir, 3) == pytest.approx(direct, abs=2e-3)
+
+
 @pytest.fixture(scope="module")
 def digits():
     data = ganzoo.load_dataset("mnist5k", "train")

@@ -10,7 +10,9 @@ reports the intercept: FID's bias at finite N removed.
 The Fréchet step is repeated hundreds of times here, so it uses an exact
 symmetric form instead of torch-fidelity's non-symmetric eigenvalue routine
 (``frechet``; at 500 images of 2048-d features it is ~40x faster) and is
-tested against torch-fidelity's function to 1e-6.  The headline FID stays
+tested against torch-fidelity's function to 1e-6.  Up to ``resample.MAX_ROWS``
+images per side the replicates are computed from Gram matrices formed once
+(``resample``), which removes the 2048-d products from every replicate.  The headline FID stays
 torch-fidelity's own.  Precision/recall replicates count a resampled point's
 multiplicity instead of letting duplicates shrink k-NN radii to zero.
 """
@@ -18,10 +20,13 @@ multiplicity instead of letting duplicates shrink k-NN radii to zero.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
+
+from .resample import Gram, unique
 
 RESAMPLES = 100
 SEED = 0
@@ -87,9 +92,51 @@ def _kid(gen: torch.Tensor, real: torch.Tensor) -> float:
     return float(mmd2(kernel(gen, gen), kernel(gen, real), kernel(real, real)))
 
 
-def _unique(idx: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
-    values, counts = np.unique(idx, return_counts=True)
-    return values, torch.from_numpy(counts)
+@dataclass
+class _Replicates:
+    """What every bootstrap replicate needs, and the Gram matrices where they fit (``resample``)."""
+
+    metrics: tuple[str, ...]
+    layers: dict[str, str]
+    gen: dict[str, torch.Tensor]
+    real: dict[str, torch.Tensor]
+    kid_subset: int | None
+    k: int
+    grams: dict[str, Gram] = field(default_factory=dict)
+
+    def gram(self, metric: str) -> Gram | None:
+        layer = self.layers[metric]
+        gen, real = self.gen[layer], self.real[layer]
+        if layer not in self.grams and Gram.fits(gen, real):
+            self.grams[layer] = Gram(gen, real)
+        return self.grams.get(layer)
+
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        """One replicate; the random draws come in the same order on either path."""
+        n, m = (len(next(iter(side.values()))) for side in (self.gen, self.real))
+        ig, ir = rng.integers(0, n, n), rng.integers(0, m, m)
+        out: dict[str, float] = {}
+        if "fid" in self.metrics:
+            gram, layer = self.gram("fid"), self.layers["fid"]
+            out["frechet_inception_distance"] = (
+                gram.frechet(ig, ir) if gram else frechet(self.gen[layer][ig], self.real[layer][ir])
+            )
+        if "kid" in self.metrics:
+            gram, layer, size = self.gram("kid"), self.layers["kid"], self.kid_subset or min(n, m)
+            gi, ri = rng.choice(ig, size), rng.choice(ir, size)
+            gen, real = self.gen[layer].float(), self.real[layer].float()
+            out["kernel_inception_distance_mean"] = (
+                gram.kid(gi, ri) if gram else _kid(gen[gi], real[ri])
+            )
+        if "prc" in self.metrics:
+            gram, layer = self.gram("prc"), self.layers["prc"]
+            if gram:
+                p, r = gram.precision_recall(ig, ir, self.k)
+            else:
+                (ug, wg), (ur, wr) = unique(ig), unique(ir)
+                p, r = precision_recall(self.gen[layer][ug], self.real[layer][ur], self.k, wg, wr)
+            out["precision"], out["recall"] = p, r
+        return out
 
 
 def bootstrap(
@@ -112,9 +159,14 @@ def bootstrap(
     take (FID at 0, precision and recall to [0, 1]).
     """
     rng = np.random.default_rng(seed)
+    task = _Replicates(metrics, layers, gen, real, kid_subset, k)
+    for metric in set(metrics) & {"fid", "kid", "prc"}:
+        task.gram(metric)  # the big products, with every thread, before the small ones
     replicates: dict[str, list[float]] = {}
     with one_thread():
-        _draw(metrics, layers, gen, real, kid_subset, k, resamples, rng, replicates)
+        for _ in range(resamples):
+            for key, value in task.draw(rng).items():
+                replicates.setdefault(key, []).append(value)
     tail = (1 - LEVEL) / 2 * 100
     out = {}
     for key, values in replicates.items():
@@ -142,53 +194,6 @@ def one_thread():
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def _draw(
-    metrics: tuple[str, ...],
-    layers: dict[str, str],
-    gen: dict[str, torch.Tensor],
-    real: dict[str, torch.Tensor],
-    kid_subset: int | None,
-    k: int,
-    resamples: int,
-    rng: np.random.Generator,
-    replicates: dict[str, list[float]],
-) -> None:
-    for _ in range(resamples):
-        ig = rng.integers(0, len(next(iter(gen.values()))), len(next(iter(gen.values()))))
-        ir = rng.integers(0, len(next(iter(real.values()))), len(next(iter(real.values()))))
-        for key, value in _replicate(
-            metrics, layers, gen, real, ig, ir, kid_subset, k, rng
-        ).items():
-            replicates.setdefault(key, []).append(value)
-
-
-def _replicate(
-    metrics: tuple[str, ...],
-    layers: dict[str, str],
-    gen: dict[str, torch.Tensor],
-    real: dict[str, torch.Tensor],
-    ig: np.ndarray,
-    ir: np.ndarray,
-    kid_subset: int | None,
-    k: int,
-    rng: np.random.Generator,
-) -> dict[str, float]:
-    out: dict[str, float] = {}
-    if "fid" in metrics:
-        layer = layers["fid"]
-        out["frechet_inception_distance"] = frechet(gen[layer][ig], real[layer][ir])
-    if "kid" in metrics:
-        layer, m = layers["kid"], kid_subset or min(len(ig), len(ir))
-        g, r = gen[layer].float(), real[layer].float()
-        out["kernel_inception_distance_mean"] = _kid(g[rng.choice(ig, m)], r[rng.choice(ir, m)])
-    if "prc" in metrics:
-        layer = layers["prc"]
-        (ug, wg), (ur, wr) = _unique(ig), _unique(ir)
-        p, r = precision_recall(gen[layer][ug], real[layer][ur], k, wg, wr)
-        out["precision"], out["recall"] = p, r
-    return out
 
 
 def fid_infinity(
