@@ -26,11 +26,17 @@ def torch_fidelity_fid(a: torch.Tensor, b: torch.Tensor) -> float:
     return fid_statistics_to_metric(*stats, verbose=False)[FID]
 
 
-@pytest.mark.parametrize("n, d", [(300, 512), (1200, 64)], ids=["fewer-images", "fewer-dims"])
-def test_the_fast_frechet_step_is_torch_fidelitys(n, d):
+@pytest.mark.parametrize(
+    "n, d, dead",
+    [(300, 512, 0), (1200, 64, 0), (1200, 64, 3)],
+    ids=["fewer-images", "fewer-dims", "fewer-dims-constant-features"],
+)
+def test_the_fast_frechet_step_is_torch_fidelitys(n, d, dead):
+    """Both forms (nuclear norm; Cholesky, or eigendecomposition when a covariance is singular)."""
     g = torch.Generator().manual_seed(0)
     a = torch.randn(n, d, generator=g) * 1.3 + 0.2
     b = torch.randn(n + 17, d, generator=g)
+    a[:, :dead] = 0.5  # features that never vary: a singular covariance
     expected = torch_fidelity_fid(a, b)
     assert frechet(a, b) == pytest.approx(expected, rel=1e-6)
 

@@ -39,9 +39,8 @@ FID_INF_DRAWS = 3
 def frechet(gen: torch.Tensor, real: torch.Tensor) -> float:
     """FID between two feature sets, exactly, from symmetric decompositions (float64).
 
-    tr sqrt(S1 S2) is the nuclear norm of A1^T A2 when S_i = A_i A_i^T (fewer
-    images than dimensions), else the trace of the square root of the
-    symmetric S1^1/2 S2 S1^1/2.
+    tr sqrt(S1 S2) is the nuclear norm of A1 A2^T when S_i = A_i^T A_i (fewer
+    images than dimensions), else ``trace_sqrt_product`` of the covariances.
     """
     a, b = (x.double() - x.double().mean(0) for x in (gen, real))
     a, b = a / (len(a) - 1) ** 0.5, b / (len(b) - 1) ** 0.5
@@ -49,10 +48,25 @@ def frechet(gen: torch.Tensor, real: torch.Tensor) -> float:
     if min(len(a), len(b)) < a.shape[1]:
         cross = torch.linalg.svdvals(a @ b.T).sum()
     else:
-        values, vectors = torch.linalg.eigh(a.T @ a)
-        root = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
-        cross = torch.linalg.eigvalsh(root @ (b.T @ b) @ root).clamp(min=0).sqrt().sum()
+        cross = trace_sqrt_product(a.T @ a, b.T @ b)
     return float(diff @ diff + (a * a).sum() + (b * b).sum() - 2 * cross)
+
+
+def trace_sqrt_product(s1: torch.Tensor, s2: torch.Tensor) -> torch.Tensor:
+    """tr sqrt(S1 S2) of two covariance matrices, from one symmetric eigenvalue problem.
+
+    S1 S2 has the eigenvalues of L^T S2 L when S1 = L L^T (Cholesky), a symmetric
+    matrix whose eigenvalues alone (no vectors) are cheap; a singular S1 (a
+    feature that never varies) falls back to S1^1/2 S2 S1^1/2 by eigendecomposition.
+    """
+    factor, info = torch.linalg.cholesky_ex(s1)
+    if int(info) == 0:
+        middle = factor.T @ s2 @ factor
+    else:
+        values, vectors = torch.linalg.eigh(s1)
+        root = (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+        middle = root @ s2 @ root
+    return torch.linalg.eigvalsh(middle).clamp(min=0).sqrt().sum()
 
 
 def precision_recall(
