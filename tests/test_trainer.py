@@ -448,3 +448,27 @@ def test_sigterm_to_ganzoo_train_saves_the_current_step_and_says_how_to_go_on(tm
 def _logged_steps(run_dir) -> bool:
     metrics = run_dir / "metrics.jsonl"
     return metrics.is_file() and metrics.read_text().count("\n") >= 1
+
+
+def test_fused_optimizers_train_like_the_default_and_respect_a_models_choice():
+    """--fused rebuilds the model's Adam with fused=True (same groups and settings); the run
+    follows the default implementation's to float rounding, and an optimizer whose model chose
+    an implementation itself is left as it is."""
+    from ganzoo.train.optimizers import fused
+
+    data, results = tiny_slice(), {}
+    for choice in (False, True):
+        torch.manual_seed(0)
+        model = ganzoo.build_model("dcgan", data.spec, TINY["dcgan"])
+        trainer = Trainer(
+            model, data, TrainOptions(steps=10, batch_size=16, quiet=True, fused=choice)
+        )
+        groups = [g for opt in trainer.optimizers.values() for g in opt.param_groups]
+        assert all(bool(g["fused"]) == choice for g in groups)
+        assert {g["lr"] for g in groups} == {model.config.lr_g, model.config.lr_d}
+        trainer.fit()
+        results[choice] = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert not torch.equal(results[True], results[False])  # another implementation ...
+    torch.testing.assert_close(results[True], results[False], rtol=1e-4, atol=1e-5)  # ... same run
+    chosen = torch.optim.Adam([torch.nn.Parameter(torch.ones(2))], foreach=False)
+    assert fused(chosen) is chosen

@@ -26,6 +26,11 @@ class TrainOptions:
         "bfloat16", "Autocast dtype; float16 adds a gradient scaler."
     )
     compile: bool = option(False, "torch.compile the model's networks.")
+    fused: bool | None = option(
+        None,
+        "Fused optimizer kernels: the model's Adam/AdamW/SGD rebuilt with fused=True "
+        "(default: on CUDA; on a CPU it measured no faster, so training stays as it was).",
+    )
     ema: bool | None = option(None, "EMA of the generator (default: the model's choice).")
     ema_decay: float | None = option(
         None, "EMA decay per step (default: the model's own; 0.999 unless it declares another)."

@@ -26,6 +26,7 @@ from ..sampling import class_rows, draw_samples
 from .batches import Batches
 from .ema import EMA
 from .logger import Meter, RunLogger, save_grid
+from .optimizers import fused
 from .options import TrainOptions
 from .run import RunDirectory, run_identity
 from .stop import deferred_stop
@@ -86,8 +87,10 @@ class Trainer:
         return self.run.path if self.run is not None else None
 
     def _configure(self, model: Model) -> None:
-        """The model's optimizers, schedules and phases, checked against each other."""
+        """The model's optimizers (fused where they can be), schedules and phases, checked."""
         self.optimizers = model.configure_optimizers()
+        if self.options.fused or (self.options.fused is None and self.device.type == "cuda"):
+            self.optimizers = {name: fused(opt) for name, opt in self.optimizers.items()}
         self.schedulers = model.configure_schedulers(self.optimizers)
         unknown = sorted(set(self.schedulers) - set(self.optimizers))
         if unknown:
