@@ -321,3 +321,27 @@ def test_a_reference_file_is_compared_whole_unless_a_split_is_asked(tmp_path, tr
     assert f"100 generated vs npz:{b}:all (100 real)" in text.stdout
     tenth = CliRunner().invoke(cli, [*args, "--split", "test", "--json"])
     assert json.loads(tenth.stdout)["compared"] == {"generated": 100, "real": 10}
+
+
+def test_progress_bars_on_a_terminal_only(monkeypatch, capsys, tmp_path, train_images):
+    """Sampling and extraction show images/s on a terminal; nothing on a pipe or with --json."""
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+    from ganzoo.eval import progress
+
+    model = ganzoo.build_model("gan", ganzoo.load_dataset("mnist5k", "test").spec, {})
+    monkeypatch.setattr(progress, "_terminal", lambda: False)
+    ganzoo.evaluate(model, num_samples=300, metrics="fid")
+    assert capsys.readouterr().err == ""
+
+    monkeypatch.setattr(progress, "_terminal", lambda: True)
+    ganzoo.evaluate(model, num_samples=300, metrics="fid")
+    bars = capsys.readouterr().err
+    assert "sampling" in bars and "features" in bars and "img/s" in bars
+
+    path = tmp_path / "samples.npz"
+    np.savez(path, images=train_images[:100].numpy())
+    out = CliRunner().invoke(cli, ["eval", str(path), "--metrics", "fid", "--json"])
+    assert out.exit_code == 0, out.output
+    assert "img/s" not in out.output and json.loads(out.output)["metrics"]

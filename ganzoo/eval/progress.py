@@ -29,7 +29,11 @@ def silenced() -> Iterator[None]:
 
 def shown() -> bool:
     """Whether a bar would be drawn now: stderr is a terminal and nobody silenced it."""
-    return not _SILENT.get() and sys.stderr.isatty()
+    return not _SILENT.get() and _terminal()
+
+
+def _terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 @contextlib.contextmanager

@@ -131,7 +131,9 @@ class _Replicates:
         ig, ir = rng.integers(0, n, n), rng.integers(0, m, m)
         out: dict[str, float] = {}
         if "fid" in self.metrics:
-            gram, layer = self.gram("fid"), self.layers["fid"]
+            layer = self.layers["fid"]
+            # With more images than dimensions the d x d covariances are the smaller problem.
+            gram = self.gram("fid") if min(n, m) < self.gen[layer].shape[1] else None
             out["frechet_inception_distance"] = (
                 gram.frechet(ig, ir) if gram else frechet(self.gen[layer][ig], self.real[layer][ir])
             )
@@ -174,7 +176,7 @@ def bootstrap(
     """
     rng = np.random.default_rng(seed)
     task = _Replicates(metrics, layers, gen, real, kid_subset, k)
-    for metric in set(metrics) & {"fid", "kid", "prc"}:
+    for metric in set(metrics) & {"kid", "prc"}:
         task.gram(metric)  # the big products, with every thread, before the small ones
     replicates: dict[str, list[float]] = {}
     with one_thread():
