@@ -358,3 +358,23 @@ def test_a_model_above_the_floor_is_pointed_out(board_dir, tmp_path):
     page = (boards / f"{STEM}.html").read_text()
     assert page.count('<tr class="above-floor">') == 1 and page.count('<tr class="floor">') == 1
     assert '<p class="warning">Above the floor: dcgan' in page
+
+
+def test_results_of_an_older_extractor_revision_are_scored_again(board_dir, monkeypatch):
+    """A changed extractor (new revision) makes every stored result stale for `eval leaderboard`,
+    so old and new numbers never pass for one protocol."""
+    import dataclasses
+
+    from ganzoo.eval import extractors
+    from ganzoo.leaderboard.refresh import pending
+
+    root, _ = board_dir
+    runs = sorted((root / "runs").iterdir())
+    request = ganzoo.EvalRequest(
+        extractor="lenet-mnist", num_samples=100, metrics="is,fid,fid_inf,kid,pr"
+    )
+    assert pending(runs, request, all_checkpoints=True) == []
+    current = extractors.get_extractor("lenet-mnist")
+    newer = dataclasses.replace(current, revision=current.revision + 1)
+    monkeypatch.setattr(extractors, "get_extractor", lambda name: newer)
+    assert len(pending(runs, request, all_checkpoints=True)) == 7

@@ -96,15 +96,18 @@ def is_scored(
     metrics: tuple[str, ...],
     request: EvalRequest,
     sampling: dict[str, Any] | None = None,
+    revision: int = 1,
 ) -> bool:
     """Whether ``result`` is this checkpoint's under ``request`` (``sampling``: the settings
-    its images must have been drawn with, from ``ganzoo.sampling.stored_settings``)."""
+    its images must have been drawn with, from ``ganzoo.sampling.stored_settings``;
+    ``revision``: the extractor's current one, so a result of an older revision is redone)."""
     p = result.get("protocol") or {}
     if (p.get("checkpoint") or {}).get("step") != step:
         return False
-    if (p.get("extractor") or {}).get("name") != extractor or tuple(
-        p.get("metrics") or ()
-    ) != metrics:
+    used = p.get("extractor") or {}
+    if used.get("name") != extractor or used.get("revision", 1) != revision:
+        return False
+    if tuple(p.get("metrics") or ()) != metrics:
         return False
     ref = p.get("reference")
     if ref is not None:
@@ -133,6 +136,7 @@ def pending(
     run_dirs: list[Path], request: EvalRequest, all_checkpoints: bool = False
 ) -> list[tuple[Path, int]]:
     """(run, checkpoint step) pairs that have no result under ``request`` yet."""
+    from ..eval.extractors import get_extractor
     from ..train.checkpoint import list_checkpoints
 
     todo = []
@@ -141,7 +145,7 @@ def pending(
         dataset, extractor = target_of(run_dir, request)
         if (extractor, dataset) not in metrics_memo:
             metrics_memo[extractor, dataset] = expected_metrics(extractor, dataset, request)
-        chosen = metrics_memo[extractor, dataset]
+        chosen, revision = metrics_memo[extractor, dataset], get_extractor(extractor).revision
         sampling = stored_settings(run_info(run_dir), request.sampling_overrides)
         stand_in = stands_for(run_info(run_dir))
         steps = (
@@ -159,7 +163,8 @@ def pending(
         ]
         for step in steps if all_checkpoints else steps[-1:]:
             if not any(
-                is_scored(r, step, dataset, extractor, chosen, request, sampling) for r in results
+                is_scored(r, step, dataset, extractor, chosen, request, sampling, revision)
+                for r in results
             ):
                 todo.append((run_dir, step))
     return todo

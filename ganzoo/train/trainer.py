@@ -1,10 +1,11 @@
 """``Trainer``: the one training loop every model family goes through.
 
 The model says *what* to optimise (phases and their losses); the trainer does
-everything else: device placement, autocast and gradient scaling, gradient
-clipping, the non-finite-loss guard, EMA, seeding, logging, sample grids and
-atomic checkpoints with exact resume.  What lives on disk is ``RunDirectory``'s
-business (``run.py``), so ``fit`` reads on one screen.
+everything else: device placement, fused optimizer kernels (on CUDA), autocast
+and gradient scaling, gradient clipping, the non-finite-loss guard, EMA,
+seeding, logging, sample grids and atomic checkpoints with exact resume.  What
+lives on disk is ``RunDirectory``'s business (``run.py``), so ``fit`` reads on
+one screen.
 """
 
 from __future__ import annotations
