@@ -472,3 +472,68 @@ def test_fused_optimizers_train_like_the_default_and_respect_a_models_choice():
     torch.testing.assert_close(results[True], results[False], rtol=1e-4, atol=1e-5)  # ... same run
     chosen = torch.optim.Adam([torch.nn.Parameter(torch.ones(2))], foreach=False)
     assert fused(chosen) is chosen
+
+
+def test_losses_reach_the_host_only_when_logged(monkeypatch):
+    """The NaN guard and the logged losses stay on the device: the number of host reads grows
+    with the number of logged steps, not with the number of steps."""
+    data, reads = tiny_slice(), []
+    for name in ("item", "__float__", "__int__", "__bool__"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, _original=original):
+            reads.append(1)
+            return _original(self)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+
+    def host_reads(steps: int) -> int:
+        reads.clear()
+        model = ganzoo.build_model("gan", data.spec, TINY["gan"])
+        options = TrainOptions(steps=steps, batch_size=16, log_every=10, quiet=True)
+        Trainer(model, data, options).fit()
+        return len(reads)
+
+    assert host_reads(20) == host_reads(40) / 2 > 0
+
+
+def test_a_late_noticed_non_finite_loss_names_its_step_and_writes_nothing_after_it(tmp_path):
+    """Noticed at the next logged step (5) at the latest, or when the NaN weights break the
+    model's next forward; reported as step 3 either way, and no checkpoint after step 0."""
+    data = tiny_slice()
+    model = ganzoo.build_model("gan", data.spec, TINY["gan"])
+    options = TrainOptions(
+        steps=10, batch_size=16, log_every=5, checkpoint_every=100, sample_every=100, quiet=True
+    )
+    trainer = Trainer(model, data, options, run_dir=tmp_path)
+    phase, calls = trainer.phases[-1], []
+    original = phase.loss
+
+    def poisoned(batch):
+        loss, logs = original(batch)
+        calls.append(1)
+        return (loss * float("inf") if len(calls) == 3 else loss), logs
+
+    phase.loss = poisoned
+    with pytest.raises(ganzoo.DivergenceError, match=rf"phase {phase.name!r} at step 3;.*00000000"):
+        trainer.fit()
+    assert 3 <= trainer.step <= 5
+    assert [s for s, _ in list_checkpoints(tmp_path / "checkpoints")] == [0]
+
+
+def test_channels_last_trains_a_convolutional_model_like_the_default_layout():
+    data, results = tiny_slice(), {}
+    for layout in (False, True):
+        torch.manual_seed(0)
+        model = ganzoo.build_model("dcgan", data.spec, TINY["dcgan"])
+        options = TrainOptions(steps=10, batch_size=16, quiet=True, channels_last=layout)
+        trainer = Trainer(model, data, options)
+        convs = [p for p in model.parameters() if p.dim() == 4 and min(p.shape[1:]) > 1]
+        assert convs and all(
+            p.is_contiguous(memory_format=torch.channels_last) == layout
+            and p.is_contiguous() != layout
+            for p in convs
+        )
+        trainer.fit()
+        results[layout] = torch.cat([p.detach().flatten() for p in model.parameters()])
+    torch.testing.assert_close(results[True], results[False], rtol=1e-4, atol=1e-5)

@@ -14,13 +14,21 @@ from ..model import Batch
 
 
 class Batches:
-    def __init__(self, data: ImageData, batch_size: int, seed: int, device: torch.device):
+    def __init__(
+        self,
+        data: ImageData,
+        batch_size: int,
+        seed: int,
+        device: torch.device,
+        memory_format: torch.memory_format = torch.contiguous_format,
+    ):
         if len(data) < batch_size:
             raise ValueError(f"batch size {batch_size} exceeds the dataset's {len(data)} images")
         self.data = data
         self.batch_size = batch_size
         self.seed = seed
         self.device = device
+        self.memory_format = memory_format
         # The whole split moves to the device once, as uint8: MNIST-to-CIFAR sizes fit easily.
         self.images = data.images.to(device)
         self.labels = data.labels.to(device) if data.labels is not None else None
@@ -39,7 +47,7 @@ class Batches:
             self._order = self._permutation(self.epoch)
         index = self._order[self.cursor : self.cursor + self.batch_size]
         self.cursor += self.batch_size
-        x = self.data.to_float(self.images[index])
+        x = self.data.to_float(self.images[index]).contiguous(memory_format=self.memory_format)
         y = self.labels[index] if self.labels is not None else None
         return Batch(x, y)
 

@@ -29,10 +29,11 @@ class Meter:
 
     def __init__(self, model: str = "model") -> None:
         self.model = model
-        self.sums: dict[str, float] = defaultdict(float)
+        self.sums: dict[str, torch.Tensor | float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
 
-    def add(self, phase: str, loss: float, logs: dict[str, Any]) -> None:
+    def add(self, phase: str, loss: torch.Tensor | float, logs: dict[str, Any]) -> None:
+        """Accumulate; tensors stay on their device until ``flush`` (no sync per step)."""
         self._add(f"{phase}/loss", loss)
         for key, value in logs.items():
             name = key if key.startswith(f"{phase}/") else f"{phase}/{key}"
@@ -44,21 +45,27 @@ class Meter:
                         "loss the trainer logs itself; its value is dropped (rename the metric)"
                     )
                 continue
-            try:
-                number = float(value.detach() if isinstance(value, torch.Tensor) else value)
-            except (TypeError, ValueError, RuntimeError):
-                raise GanzooError(
-                    f"model {self.model!r}, phase {phase!r}: metric {key!r} is {_what(value)}; "
-                    "log floats or 0-d tensors"
-                ) from None
-            self._add(name, number)
+            self._add(name, self._number(key, phase, value))
 
-    def _add(self, name: str, value: float) -> None:
-        self.sums[name] += value
+    def _number(self, key: str, phase: str, value: Any) -> torch.Tensor | float:
+        try:
+            if isinstance(value, torch.Tensor):
+                if value.numel() != 1 or value.is_complex():
+                    raise ValueError
+                return value.detach().float().reshape(())
+            return float(value)
+        except (TypeError, ValueError, RuntimeError):
+            raise GanzooError(
+                f"model {self.model!r}, phase {phase!r}: metric {key!r} is {_what(value)}; "
+                "log floats or 0-d tensors"
+            ) from None
+
+    def _add(self, name: str, value: torch.Tensor | float) -> None:
+        self.sums[name] = self.sums[name] + value
         self.counts[name] += 1
 
     def flush(self) -> dict[str, float]:
-        means = {k: self.sums[k] / self.counts[k] for k in self.sums}
+        means = {k: float(self.sums[k]) / self.counts[k] for k in self.sums}
         self.sums.clear()
         self.counts.clear()
         return means

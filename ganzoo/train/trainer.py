@@ -11,7 +11,6 @@ one screen.
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +20,12 @@ import torch
 
 from ..data.base import ImageData
 from ..device import resolve_device
-from ..errors import DivergenceError, GanzooError
+from ..errors import GanzooError
 from ..model import Model
 from ..sampling import class_rows, draw_samples
 from .batches import Batches
 from .ema import EMA
+from .guard import FiniteGuard
 from .logger import Meter, RunLogger, save_grid
 from .optimizers import fused
 from .options import TrainOptions
@@ -62,8 +62,11 @@ class Trainer:
         self.device = resolve_device(o.device)
         self.batch_size = o.batch_size or model.default_batch_size
         self.step, self.elapsed_before, self.last_checkpoint = 0, 0.0, None
+        self.guard = FiniteGuard()
         self._check_options()
         model.to(self.device)
+        if o.channels_last:  # 4-d weights only; the batches follow in Batches
+            model.to(memory_format=torch.channels_last)
         model.train()
         if o.compile:
             for child in model.children():
@@ -75,7 +78,8 @@ class Trainer:
         use_ema = model.ema_by_default if o.ema is None else o.ema
         decay = model.ema_decay if o.ema_decay is None else o.ema_decay
         self.ema = EMA(model, model.ema_modules, decay, o.ema_start) if use_ema else None
-        self.batches = Batches(data, self.batch_size, o.seed, self.device)
+        layout = torch.channels_last if o.channels_last else torch.contiguous_format
+        self.batches = Batches(data, self.batch_size, o.seed, self.device, layout)
         #: Stored in every checkpoint and in run.json; ``run_info`` overrides (e.g. the
         #: dataset name as the user typed it).
         self.run_info = {
@@ -137,9 +141,11 @@ class Trainer:
         try:
             with deferred_stop() as stop:  # Ctrl-C/SIGTERM: finish the step, checkpoint it
                 while self.step < self.options.steps:
-                    self._train_step(meter)
+                    with self.guard.reporting(self.last_checkpoint):
+                        self._train_step(meter)
                     self.step += 1
                     if self._due(self.options.log_every):
+                        self.guard.check(self.last_checkpoint)
                         elapsed = self.elapsed_before + time.perf_counter() - started
                         logger.log(self.step, meter.flush(), elapsed)
                     self._save_due(started, stopping=stop.signum is not None)
@@ -160,13 +166,7 @@ class Trainer:
                     batch = self.batches.next()
                 with self._autocast():
                     loss, logs = phase.loss(batch)
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise DivergenceError(
-                        f"non-finite loss ({value}) in phase {phase.name!r} at step "
-                        f"{self.step + 1}; last good checkpoint: "
-                        f"{self.last_checkpoint or 'none written yet'} (intact)"
-                    )
+                self.guard.watch(phase.name, loss, self.step + 1)
                 optimizer.zero_grad(set_to_none=True)
                 self.scaler.scale(loss).backward()
                 if self.options.grad_clip is not None:
@@ -177,7 +177,7 @@ class Trainer:
                 self.scaler.update()
                 if phase.optimizer in self.schedulers:
                     self.schedulers[phase.optimizer].step()
-                meter.add(phase.name, value, logs)
+                meter.add(phase.name, loss.detach(), logs)
         if self.ema is not None:
             self.ema.update(self.model, self.step + 1)
 
@@ -227,9 +227,13 @@ class Trainer:
         """The periodic grid and checkpoint; when ``stopping``, a checkpoint at this step anyway."""
         if self.run is None:
             return
-        if self._due(self.options.sample_every):
+        grid = self._due(self.options.sample_every)
+        checkpoint = stopping or self._due(self.options.checkpoint_every)
+        if grid or checkpoint:
+            self.guard.check(self.last_checkpoint)  # nothing is written after a non-finite loss
+        if grid:
             self.save_samples(self.run.grid(self.step))
-        if stopping or self._due(self.options.checkpoint_every):
+        if checkpoint:
             self._checkpoint(self.elapsed_before + time.perf_counter() - started)
 
     def _checkpoint(self, elapsed: float) -> None:
