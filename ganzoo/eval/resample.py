@@ -41,6 +41,30 @@ def unique(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(values), torch.from_numpy(counts).double()
 
 
+def weighted_precision_recall(
+    within_gen: torch.Tensor,
+    within_real: torch.Tensor,
+    gen_to_real: torch.Tensor,
+    real_to_gen: torch.Tensor,
+    k: int,
+    gen_weights: torch.Tensor,
+    real_weights: torch.Tensor,
+) -> tuple[float, float]:
+    """Improved precision/recall (Kynkäänniemi et al. 2019) from pairwise distances, each point
+    counted as often as it was drawn (duplicates would otherwise shrink k-NN radii to zero)."""
+    radius_gen = within_gen.kthvalue(k + 1, dim=1).values  # the point itself is the first
+    radius_real = within_real.kthvalue(k + 1, dim=1).values
+    covered_gen = (gen_to_real <= radius_real[None, :]).any(dim=1).double()
+    covered_real = (real_to_gen <= radius_gen[None, :]).any(dim=1).double()
+    precision = (covered_gen * gen_weights).sum() / gen_weights.sum()
+    return float(precision), float((covered_real * real_weights).sum() / real_weights.sum())
+
+
+def block(gram: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """``gram[rows][:, cols]`` in one gather."""
+    return gram[rows[:, None], cols[None, :]]
+
+
 class Gram:
     """Inner products of one feature layer's generated and real rows (float64)."""
 
@@ -58,7 +82,7 @@ class Gram:
         """FID of ``gen[ig]`` against ``real[ir]`` (equal to ``uncertainty.frechet`` of those rows)."""
         (ug, wg), (ur, wr) = unique(ig), unique(ir)
         n, m = len(ig), len(ir)
-        kgg, krr, kgr = self.gg[ug][:, ug], self.rr[ur][:, ur], self.gr[ug][:, ur]
+        kgg, krr, kgr = block(self.gg, ug, ug), block(self.rr, ur, ur), block(self.gr, ug, ur)
         mu_gg, mu_rr, mu_gr = wg @ kgg @ wg / n**2, wr @ krr @ wr / m**2, wg @ kgr @ wr / (n * m)
         trace_g = (wg @ kgg.diagonal() - n * mu_gg) / (n - 1)
         trace_r = (wr @ krr.diagonal() - m * mu_rr) / (m - 1)
@@ -75,7 +99,7 @@ class Gram:
         gi_t, ri_t = torch.from_numpy(gi), torch.from_numpy(ri)
 
         def kernel(gram: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> np.ndarray:
-            return (gram[rows[:, None], cols[None, :]] / self.dims + 1).pow(3).numpy()
+            return (block(gram, rows, cols) / self.dims + 1).pow(3).numpy()
 
         k_xx, k_xy, k_yy = (
             kernel(self.gg, gi_t, gi_t),
@@ -85,20 +109,14 @@ class Gram:
         return float(mmd2(k_xx, k_xy, k_yy))
 
     def precision_recall(self, ig: np.ndarray, ir: np.ndarray, k: int) -> tuple[float, float]:
-        """Improved precision/recall of the drawn rows, each distinct row weighted by its draws
-        (duplicates would otherwise shrink the k-NN radii to zero)."""
+        """Improved precision/recall of the drawn rows, each distinct row weighted by its draws."""
         (ug, wg), (ur, wr) = unique(ig), unique(ir)
         dg, dr = self.gg.diagonal()[ug], self.rr.diagonal()[ur]
 
         def distances(a: torch.Tensor, b: torch.Tensor, inner: torch.Tensor) -> torch.Tensor:
             return (a[:, None] + b[None, :] - 2 * inner).clamp(min=0).sqrt()
 
-        def radii(square: torch.Tensor) -> torch.Tensor:
-            return square.kthvalue(k + 1, dim=1).values  # the point itself is the first
-
-        radius_g = radii(distances(dg, dg, self.gg[ug][:, ug]))
-        radius_r = radii(distances(dr, dr, self.rr[ur][:, ur]))
-        cross = distances(dg, dr, self.gr[ug][:, ur])
-        precision = (cross <= radius_r[None, :]).any(dim=1).double() @ wg / wg.sum()
-        recall = (cross <= radius_g[:, None]).any(dim=0).double() @ wr / wr.sum()
-        return float(precision), float(recall)
+        cross = distances(dg, dr, block(self.gr, ug, ur))
+        within_gen = distances(dg, dg, block(self.gg, ug, ug))
+        within_real = distances(dr, dr, block(self.rr, ur, ur))
+        return weighted_precision_recall(within_gen, within_real, cross, cross.T, k, wg, wr)

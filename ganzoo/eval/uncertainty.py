@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .resample import Gram, unique
+from .resample import Gram, unique, weighted_precision_recall
 
 RESAMPLES = 100
 SEED = 0
@@ -77,13 +77,6 @@ def precision_recall(
     real_weights: torch.Tensor | None = None,
 ) -> tuple[float, float]:
     """Improved precision/recall (Kynkäänniemi et al. 2019) with per-point multiplicities."""
-
-    def radii(x: torch.Tensor) -> torch.Tensor:
-        return torch.cdist(x, x).kthvalue(k + 1, dim=1).values  # the point itself is the first
-
-    def covered(points: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
-        return (torch.cdist(points, support) <= radii(support)[None, :]).any(dim=1).double()
-
     gen, real = gen.float(), real.float()
     gw = torch.ones(len(gen), dtype=torch.float64) if gen_weights is None else gen_weights.double()
     rw = (
@@ -91,9 +84,8 @@ def precision_recall(
         if real_weights is None
         else real_weights.double()
     )
-    precision = float((covered(gen, real) * gw).sum() / gw.sum())
-    recall = float((covered(real, gen) * rw).sum() / rw.sum())
-    return precision, recall
+    distances = (torch.cdist(a, b) for a, b in ((gen, gen), (real, real), (gen, real), (real, gen)))
+    return weighted_precision_recall(*distances, k, gw, rw)
 
 
 def _kid(gen: torch.Tensor, real: torch.Tensor) -> float:

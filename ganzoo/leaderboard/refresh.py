@@ -140,12 +140,14 @@ def pending(
     from ..train.checkpoint import list_checkpoints
 
     todo = []
-    metrics_memo: dict[tuple[str, str], tuple[str, ...]] = {}
+    #: (extractor, dataset) -> the metrics a result must hold and the extractor's revision
+    expected: dict[tuple[str, str], tuple[tuple[str, ...], int]] = {}
     for run_dir in run_dirs:
         dataset, extractor = target_of(run_dir, request)
-        if (extractor, dataset) not in metrics_memo:
-            metrics_memo[extractor, dataset] = expected_metrics(extractor, dataset, request)
-        chosen, revision = metrics_memo[extractor, dataset], get_extractor(extractor).revision
+        if (extractor, dataset) not in expected:
+            metrics = expected_metrics(extractor, dataset, request)
+            expected[extractor, dataset] = metrics, get_extractor(extractor).revision
+        chosen, revision = expected[extractor, dataset]
         sampling = stored_settings(run_info(run_dir), request.sampling_overrides)
         stand_in = stands_for(run_info(run_dir))
         steps = (
