@@ -3,6 +3,9 @@
 Each epoch is a permutation drawn from its own generator seeded by (seed,
 epoch), so the position in the data is two integers and needs no RNG state.
 The last incomplete batch of an epoch is dropped, like ``drop_last=True``.
+Under torch.distributed every rank draws the same permutation and takes its
+own slice (by global rank) of each global batch, so the ranks together see
+exactly what one process would, and the position stays two integers.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ class Batches:
         seed: int,
         device: torch.device,
         memory_format: torch.memory_format = torch.contiguous_format,
+        rank: int = 0,
+        world_size: int = 1,
     ):
         if len(data) < batch_size:
             raise ValueError(f"batch size {batch_size} exceeds the dataset's {len(data)} images")
@@ -29,6 +34,9 @@ class Batches:
         self.seed = seed
         self.device = device
         self.memory_format = memory_format
+        #: This rank's slice of every global batch.
+        share = batch_size // world_size
+        self.slice = slice(rank * share, (rank + 1) * share)
         # The whole split moves to the device once, as uint8: MNIST-to-CIFAR sizes fit easily.
         self.images = data.images.to(device)
         self.labels = data.labels.to(device) if data.labels is not None else None
@@ -45,7 +53,7 @@ class Batches:
             self.epoch += 1
             self.cursor = 0
             self._order = self._permutation(self.epoch)
-        index = self._order[self.cursor : self.cursor + self.batch_size]
+        index = self._order[self.cursor : self.cursor + self.batch_size][self.slice]
         self.cursor += self.batch_size
         x = self.data.to_float(self.images[index]).contiguous(memory_format=self.memory_format)
         y = self.labels[index] if self.labels is not None else None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -50,13 +51,20 @@ class FiniteGuard:
             self.check(last_checkpoint)
             raise
 
-    def check(self, last_checkpoint: Path | None) -> None:
-        """Raise ``DivergenceError`` naming the earliest non-finite loss seen so far."""
+    def check(self, last_checkpoint: Path | None, world: Any = None) -> None:
+        """Raise ``DivergenceError`` naming the earliest non-finite loss seen so far; with a
+        ``world``, on every rank alike (a collective), naming the earliest over all ranks."""
         seen = [(int(step), phase, float(loss)) for phase, (step, loss) in self.first.items()]
         bad = sorted((item for item in seen if item[0] >= 0), key=lambda item: item[0])
+        where = ""
+        if world is not None and world.distributed:
+            found = world.gather_objects(bad[0] if bad else None)
+            bad = sorted((b, rank) for rank, b in enumerate(found) if b is not None)
+            where = f" on rank {bad[0][1]}" if bad else ""
+            bad = [b for b, _ in bad]
         if bad:
             step, phase, value = bad[0]
             raise DivergenceError(
-                f"non-finite loss ({value}) in phase {phase!r} at step {step}; last good "
+                f"non-finite loss ({value}) in phase {phase!r} at step {step}{where}; last good "
                 f"checkpoint: {last_checkpoint or 'none written yet'} (intact)"
             )

@@ -36,6 +36,11 @@ class TrainOptions:
         "Fused optimizer kernels: the model's Adam/AdamW/SGD rebuilt with fused=True "
         "(default: on CUDA; on a CPU it measured no faster, so training stays as it was).",
     )
+    sync_bn: bool = option(
+        False,
+        "SyncBatchNorm: batch statistics over all processes' batches (CUDA, several "
+        "processes; without it each process normalises its own share of the batch).",
+    )
     ema: bool | None = option(None, "EMA of the generator (default: the model's choice).")
     ema_decay: float | None = option(
         None, "EMA decay per step (default: the model's own; 0.999 unless it declares another)."

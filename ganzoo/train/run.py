@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write, make_dirs
+from ..dist import World
 from ..errors import GanzooError, warn
 from ..versions import versions
 from .checkpoint import (
@@ -146,12 +147,26 @@ class RunDirectory:
         self.path = Path(path)
         self.checkpoints = self.path / "checkpoints"
 
-    def open(self, identity: dict[str, Any], details: dict[str, Any]) -> None:
-        """Refuse a directory holding another run; describe a new one in run.json."""
+    def open(self, identity: dict[str, Any], details: dict[str, Any], world: World) -> None:
+        """Refuse a directory holding another run (every rank checks); describe a new one in
+        run.json (rank 0 writes, the others wait for it)."""
         check_resumable(self.path, identity)
-        make_dirs(self.path)
-        if read_run_info(self.path) is None:
-            write_run_info(self.path, new_run_info(**identity, **details))
+        if world.is_main:
+            make_dirs(self.path)
+            if read_run_info(self.path) is None:
+                write_run_info(self.path, new_run_info(**identity, **details))
+        world.barrier()
+
+    def resume_all(self, world: World) -> tuple[int, dict[str, Any], float] | None:
+        """``resume`` on rank 0 (which may set damaged files aside); every other rank then
+        loads the very checkpoint rank 0 chose."""
+        found = self.resume() if world.is_main else None
+        step = world.broadcast_object(None if found is None else found[0])
+        if world.is_main or step is None:
+            return found
+        chosen = choose_checkpoint(self.checkpoints, step)
+        elapsed = self._progress().get("checkpoints", {}).get(str(step), {})
+        return step, chosen.state, elapsed.get("elapsed_s", 0.0)
 
     def resume(self) -> tuple[int, dict[str, Any], float] | None:
         """(step, state, elapsed seconds) of the newest readable checkpoint, or None.
@@ -189,6 +204,9 @@ class RunDirectory:
         with atomic_write(self.path / "progress.json", "w") as fh:
             json.dump(progress, fh, indent=2)
         return path
+
+    def checkpoint(self, step: int) -> Path:
+        return checkpoint_path(self.checkpoints, step)
 
     def latest(self) -> Path | None:
         found = list_checkpoints(self.checkpoints)

@@ -40,8 +40,15 @@ class StopRequest:
             raise Terminated()
         raise KeyboardInterrupt
 
-    def name(self) -> str:
-        return signal.Signals(self.signum).name if self.signum is not None else ""
+    def name(self, signum: int | None = None) -> str:
+        signum = self.signum if signum is None else signum
+        return signal.Signals(signum).name if signum is not None else ""
+
+    def agreed(self, world: Any) -> int | None:
+        """The signal any rank got (the same answer on every rank, asked after every step),
+        so that all ranks save the same step; None: none did."""
+        signum = world.largest(self.signum or 0)
+        return signum or None
 
 
 @contextlib.contextmanager

@@ -3,9 +3,12 @@
 The model says *what* to optimise (phases and their losses); the trainer does
 everything else: device placement, fused optimizer kernels (on CUDA), autocast
 and gradient scaling, gradient clipping, the non-finite-loss guard, EMA,
-seeding, logging, sample grids and atomic checkpoints with exact resume.  What
-lives on disk is ``RunDirectory``'s business (``run.py``), so ``fit`` reads on
-one screen.
+seeding, logging, sample grids and atomic checkpoints with exact resume, on
+one process or many (torchrun: each rank takes its slice of the global batch
+and each phase's gradients are averaged over the ranks before its optimizer
+steps; docs/distributed.md).  What lives on disk is ``RunDirectory``'s
+business (``run.py``), what a checkpoint holds ``state.py``'s, so ``fit``
+reads on one screen.
 """
 
 from __future__ import annotations
@@ -19,22 +22,24 @@ from typing import Any
 import torch
 
 from ..data.base import ImageData
-from ..device import resolve_device
+from ..dist import setup
 from ..errors import GanzooError
 from ..model import Model
 from ..sampling import class_rows, draw_samples
+from . import state as trainer_state
 from .batches import Batches
+from .checks import AMP_DTYPES, check_options
 from .ema import EMA
 from .guard import FiniteGuard
 from .logger import Meter, RunLogger, save_grid
 from .optimizers import fused
 from .options import TrainOptions
 from .run import RunDirectory, run_identity
+from .seeding import rank_seed
 from .stop import deferred_stop
 
 #: Seed offset of the fixed noise behind every sample grid, so grids are comparable over time.
 GRID_SEED_OFFSET = 7_919
-AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass
@@ -59,14 +64,17 @@ class Trainer:
         self.options = o = options or TrainOptions()
         self.model, self.data = model, data
         self.run = RunDirectory(run_dir) if run_dir is not None else None
-        self.device = resolve_device(o.device)
-        self.batch_size = o.batch_size or model.default_batch_size
+        self.world, self.device = setup(o.device)  # one process, or this rank's under torchrun
+        self.batch_size = o.batch_size or model.default_batch_size  # global, over all ranks
         self.step, self.elapsed_before, self.last_checkpoint = 0, 0.0, None
         self.guard = FiniteGuard()
-        self._check_options()
+        check_options(o, model, data, self.batch_size, self.device, self.world)
         model.to(self.device)
         if o.channels_last:  # 4-d weights only; the batches follow in Batches
             model.to(memory_format=torch.channels_last)
+        if o.sync_bn and self.world.distributed:
+            torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)  # same parameters, in place
+        self.world.broadcast_tensors([*model.parameters(), *model.buffers()])  # rank 0's
         model.train()
         if o.compile:
             for child in model.children():
@@ -79,7 +87,8 @@ class Trainer:
         decay = model.ema_decay if o.ema_decay is None else o.ema_decay
         self.ema = EMA(model, model.ema_modules, decay, o.ema_start) if use_ema else None
         layout = torch.channels_last if o.channels_last else torch.contiguous_format
-        self.batches = Batches(data, self.batch_size, o.seed, self.device, layout)
+        w = self.world
+        self.batches = Batches(data, self.batch_size, o.seed, self.device, layout, w.rank, w.size)
         #: Stored in every checkpoint and in run.json; ``run_info`` overrides (e.g. the
         #: dataset name as the user typed it).
         self.run_info = {
@@ -96,6 +105,10 @@ class Trainer:
         self.optimizers = model.configure_optimizers()
         if self.options.fused or (self.options.fused is None and self.device.type == "cuda"):
             self.optimizers = {name: fused(opt) for name, opt in self.optimizers.items()}
+        self.params = {
+            name: [p for group in opt.param_groups for p in group["params"]]
+            for name, opt in self.optimizers.items()
+        }
         self.schedulers = model.configure_schedulers(self.optimizers)
         unknown = sorted(set(self.schedulers) - set(self.optimizers))
         if unknown:
@@ -108,33 +121,13 @@ class Trainer:
                     f"{phase.optimizer!r}, but it only has {sorted(self.optimizers)}"
                 )
 
-    def _check_options(self) -> None:
-        o = self.options
-        if o.amp and self.device.type != "cuda":
-            raise GanzooError(
-                "--amp needs a CUDA device (mixed precision is not supported on "
-                f"{self.device.type}); drop --amp or use --device cuda"
-            )
-        if o.amp_dtype not in AMP_DTYPES:
-            raise GanzooError(f"--amp-dtype must be bfloat16 or float16, not {o.amp_dtype!r}")
-        if o.amp and o.amp_dtype == "bfloat16" and not torch.cuda.is_bf16_supported():
-            raise GanzooError("this GPU does not support bfloat16; use --amp-dtype float16")
-        if o.ema and not self.model.ema_modules:
-            raise GanzooError(
-                f"model {self.model.name!r} declares no modules to average; drop --ema"
-            )
-        if o.steps < 0 or self.batch_size < 1:
-            raise GanzooError("--steps must be >= 0 and --batch-size >= 1")
-        if self.batch_size > len(self.data):
-            raise GanzooError(
-                f"--batch-size {self.batch_size} is larger than the {len(self.data)} training images"
-            )
-
     # ----------------------------------------------------------------- loop
 
     def fit(self) -> TrainResult:
         resumed_from = self._start()
-        logger = RunLogger(self.run_dir, self.options.steps, self.step, self.options.quiet)
+        main = self.world.is_main  # only rank 0 talks and writes
+        run_dir = self.run_dir if main else None
+        logger = RunLogger(run_dir, self.options.steps, self.step, self.options.quiet or not main)
         for line in self._banner(resumed_from):
             logger.message(line)
         meter, started = Meter(self.model.name), time.perf_counter()
@@ -145,13 +138,16 @@ class Trainer:
                         self._train_step(meter)
                     self.step += 1
                     if self._due(self.options.log_every):
-                        self.guard.check(self.last_checkpoint)
+                        self.guard.check(self.last_checkpoint, self.world)
                         elapsed = self.elapsed_before + time.perf_counter() - started
-                        logger.log(self.step, meter.flush(), elapsed)
-                    self._save_due(started, stopping=stop.signum is not None)
-                    if stop.signum is not None:
-                        logger.message(f"{stop.name()}: stopped after step {self.step}, saved")
-                        stop.raise_now(stop.signum)
+                        logger.log(self.step, self.world.mean(meter.flush()), elapsed)
+                    signum = stop.agreed(self.world)  # every rank stops after the same step
+                    self._save_due(started, stopping=signum is not None)
+                    if signum is not None:
+                        logger.message(
+                            f"{stop.name(signum)}: stopped after step {self.step}, saved"
+                        )
+                        stop.raise_now(signum)
         finally:
             logger.close()
         elapsed = self.elapsed_before + time.perf_counter() - started
@@ -169,9 +165,10 @@ class Trainer:
                 self.guard.watch(phase.name, loss, self.step + 1)
                 optimizer.zero_grad(set_to_none=True)
                 self.scaler.scale(loss).backward()
+                params = self.params[phase.optimizer]
+                self.world.average([p.grad for p in params if p.grad is not None])
                 if self.options.grad_clip is not None:
                     self.scaler.unscale_(optimizer)
-                    params = [p for group in optimizer.param_groups for p in group["params"]]
                     torch.nn.utils.clip_grad_norm_(params, self.options.grad_clip)
                 self.scaler.step(optimizer)
                 self.scaler.update()
@@ -194,16 +191,18 @@ class Trainer:
             options = {**self.options.as_dict(), "batch_size": self.batch_size}
             details = {"parameters": self.model.num_parameters(), "options": options}
             details["options"]["device"] = str(self.device)
-            self.run.open(self.run_info, details)
-            found = self.run.resume() if self.options.resume else None
+            details["launch"] = self.world.describe()
+            self.run.open(self.run_info, details, self.world)
+            found = self.run.resume_all(self.world) if self.options.resume else None
             if found is not None:
                 step, state, self.elapsed_before = found
                 self.load_state_dict(state)
                 self.last_checkpoint = self.run.latest()
                 return step
-        torch.manual_seed(self.options.seed)
+        torch.manual_seed(rank_seed(self.options.seed, self.world.rank))  # the losses' noise
         if self.run is not None:  # the untrained model: the baseline of every metric curve
-            self.save_samples(self.run.grid(0))
+            if self.world.is_main:
+                self.save_samples(self.run.grid(0))
             self._checkpoint(0.0)
         return None
 
@@ -214,6 +213,9 @@ class Trainer:
             f"{self.run_info['dataset']} [{len(self.data)} images] for {self.options.steps} "
             f"steps, batch {self.batch_size}, device {self.device}{where}"
         ]
+        if self.world.distributed:
+            share = self.batch_size // self.world.size
+            lines.append(f"{self.world.size} processes, {share} images each per step")
         if resumed_from is not None:
             lines.append(f"resumed from step {resumed_from}")
         if self.step >= self.options.steps:
@@ -230,16 +232,21 @@ class Trainer:
         grid = self._due(self.options.sample_every)
         checkpoint = stopping or self._due(self.options.checkpoint_every)
         if grid or checkpoint:
-            self.guard.check(self.last_checkpoint)  # nothing is written after a non-finite loss
-        if grid:
+            self.guard.check(self.last_checkpoint, self.world)  # nothing written after a NaN
+            ema = [self.ema.shadow[n] for n in self.ema.buffer_names] if self.ema else []
+            self.world.sync_buffers([*self.model.buffers(), *ema])
+        if grid and self.world.is_main:
             self.save_samples(self.run.grid(self.step))
         if checkpoint:
             self._checkpoint(self.elapsed_before + time.perf_counter() - started)
 
     def _checkpoint(self, elapsed: float) -> None:
-        self.last_checkpoint = self.run.save(
-            self.step, self.state_dict(), elapsed, str(self.device), self.options.keep_last
-        )
+        """Every rank contributes its random stream; rank 0 writes; all wait until it has."""
+        state = self.state_dict()
+        if self.world.is_main:
+            self.run.save(self.step, state, elapsed, str(self.device), self.options.keep_last)
+        self.world.barrier()
+        self.last_checkpoint = self.run.checkpoint(self.step)
 
     # ---------------------------------------------------------- sampling
 
@@ -266,35 +273,8 @@ class Trainer:
     # -------------------------------------------------------- checkpoints
 
     def state_dict(self) -> dict[str, Any]:
-        rng = {"torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        return {
-            "step": self.step,
-            "model": self.model.state_dict(),
-            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
-            "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
-            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-            "ema": self.ema.state_dict() if self.ema is not None else None,
-            "rng": rng,
-            "data": self.batches.state_dict(),
-            "run": self.run_info,
-        }
+        """What a checkpoint holds (``state.py``); a collective under torch.distributed."""
+        return trainer_state.collect(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        for name, opt in self.optimizers.items():
-            opt.load_state_dict(state["optimizers"][name])
-        for name, scheduler in self.schedulers.items():
-            scheduler.load_state_dict(state["schedulers"][name])
-        if self.scaler.is_enabled() and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        if self.ema is not None:
-            if state.get("ema") is None:
-                raise GanzooError("the checkpoint was trained without EMA; resume without --ema")
-            self.ema.load_state_dict(state["ema"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if self.device.type == "cuda" and "cuda" in state["rng"]:
-            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
-        self.batches.load_state_dict(state["data"])
-        self.step = int(state["step"])
+        trainer_state.restore(self, state)

@@ -1,0 +1,47 @@
+"""The training options checked against the model, the data, the device and the world,
+before anything is trained or written: one line per mistake, saying how to fix it."""
+
+from __future__ import annotations
+
+import torch
+
+from ..data.base import ImageData
+from ..dist import World
+from ..errors import GanzooError
+from ..model import Model
+from .options import TrainOptions
+
+AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def check_options(
+    o: TrainOptions, model: Model, data: ImageData, batch_size: int, device: torch.device,
+    world: World,
+) -> None:  # fmt: skip
+    if o.amp and device.type != "cuda":
+        raise GanzooError(
+            "--amp needs a CUDA device (mixed precision is not supported on "
+            f"{device.type}); drop --amp or use --device cuda"
+        )
+    if o.amp_dtype not in AMP_DTYPES:
+        raise GanzooError(f"--amp-dtype must be bfloat16 or float16, not {o.amp_dtype!r}")
+    if o.amp and o.amp_dtype == "bfloat16" and not torch.cuda.is_bf16_supported():
+        raise GanzooError("this GPU does not support bfloat16; use --amp-dtype float16")
+    if o.ema and not model.ema_modules:
+        raise GanzooError(f"model {model.name!r} declares no modules to average; drop --ema")
+    if o.steps < 0 or batch_size < 1:
+        raise GanzooError("--steps must be >= 0 and --batch-size >= 1")
+    if batch_size > len(data):
+        raise GanzooError(
+            f"--batch-size {batch_size} is larger than the {len(data)} training images"
+        )
+    if batch_size % world.size:
+        raise GanzooError(
+            f"--batch-size {batch_size} is the global batch and must divide by the "
+            f"{world.size} processes; use a multiple of {world.size}"
+        )
+    if o.sync_bn and world.distributed and device.type != "cuda":
+        raise GanzooError(
+            "--sync-bn needs CUDA (torch's SyncBatchNorm has no CPU implementation); on a "
+            "CPU drop it: each process then normalises with its own batch's statistics"
+        )
