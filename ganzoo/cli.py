@@ -6,6 +6,7 @@ Each subcommand lives in ``ganzoo/commands/``.  Nothing here imports torch, so
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import warnings
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from . import __version__, plugin_commands, plugins
-from .commands import check, extractors, info, leaderboard, plugin, train
+from .commands import check, extractors, info, launch, leaderboard, plugin, train
 from .commands.eval import eval_cmd
 from .commands.export import export_cmd
 from .errors import (
@@ -25,6 +26,7 @@ from .errors import (
     Terminated,
     debug_enabled,
     print_traceback,
+    secondary_rank,
     set_debug,
     warn,
 )
@@ -67,6 +69,9 @@ class GanzooGroup(click.Group):
         self, args: Sequence[str] | None = None, *rest: Any, standalone_mode: bool = True, **kw: Any
     ) -> Any:
         args = list(sys.argv[1:] if args is None else args)
+        launch.ARGV[:] = args  # what --nproc hands to its workers
+        if secondary_rank():  # under torchrun only rank 0 prints; errors still reach stderr
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
         if not standalone_mode:
             _apply_global_options(args)
             return super().main(args, *rest, standalone_mode=False, **kw)
@@ -194,7 +199,8 @@ def _as_click(exc: GanzooError) -> click.ClickException:
 
 
 def _exit_with(message: str, code: int) -> None:
-    click.echo(f"Error: {message}", err=True)
+    rank = f" (rank {os.environ['RANK']})" if secondary_rank() else ""
+    click.echo(f"Error{rank}: {message}", err=True)
     sys.exit(code)
 
 

@@ -13,8 +13,19 @@ import traceback
 _debug = False
 
 
+def secondary_rank() -> bool:
+    """A process other than rank 0 under torchrun: it stays quiet unless it fails."""
+    try:
+        rank, size = int(os.environ.get("RANK") or 0), int(os.environ.get("WORLD_SIZE") or 1)
+    except ValueError:
+        return False
+    return rank > 0 and size > 1
+
+
 def warn(message: str) -> None:
-    """One line on stderr: ``ganzoo: warning: message``."""
+    """One line on stderr: ``ganzoo: warning: message`` (from rank 0 only under torchrun)."""
+    if secondary_rank():
+        return
     print(f"ganzoo: warning: {' '.join(message.split())}", file=sys.stderr)
 
 

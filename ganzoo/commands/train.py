@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from ..train.options import TrainOptions
+from . import launch
+from .launch import nproc_option, relaunched
 from .options import options_from, pop_options
 
 
@@ -39,17 +41,32 @@ from .options import options_from, pop_options
 )
 @click.option("--name", help="Run name used in the default --out instead of the time.")
 @options_from(TrainOptions)
+@nproc_option
 def train_cmd(model_name, dataset, split, data_root, download, sets, config_file, out, name,
-              **options) -> None:  # fmt: skip
-    """Train a model; running the same command again with the same --out resumes it."""
+              nproc, **options) -> None:  # fmt: skip
+    """Train a model; running the same command again with the same --out resumes it.
+
+    On several processes: --nproc N here, or torchrun --nproc-per-node N -m ganzoo train
+    ... (also across machines); --batch-size stays the global batch (docs/distributed.md).
+    """
     from .. import config as config_mod
-    from ..errors import Terminated, interruption
+    from ..dist.world import launched
+    from ..errors import GanzooError, Terminated, interruption
     from ..model import model_class
     from ..train import run as run_mod
     from ..train.recipe import train_run
 
     train_options = pop_options(TrainOptions, options)
     hyperparameters = config_mod.resolve(model_class(model_name).Config, sets, config_file)
+    if not out and nproc > 1:  # every worker must name the same directory
+        out = str(run_mod.default_run_dir(model_name, dataset, name))
+        launch.ARGV.extend(["--out", out])
+    if not out and not name and launched():
+        raise GanzooError(
+            "under torchrun give --out or --name: every process must name the same run directory"
+        )
+    if relaunched(nproc):
+        return
     run_dir = Path(out) if out else run_mod.default_run_dir(model_name, dataset, name)
     try:
         result = train_run(

@@ -33,7 +33,9 @@ def shown() -> bool:
 
 
 def _terminal() -> bool:
-    return sys.stderr.isatty()
+    from ..errors import secondary_rank
+
+    return sys.stderr.isatty() and not secondary_rank()
 
 
 @contextlib.contextmanager

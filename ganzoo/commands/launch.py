@@ -1,0 +1,95 @@
+"""``--nproc N``: the same command on N local processes, started by torch's elastic launcher.
+
+``ganzoo train --nproc 2 ...`` is ``torchrun --standalone --nproc-per-node 2
+-m ganzoo train ...`` without typing it: the launcher (not a ganzoo process
+manager) starts the workers, watches them and ends the job when one fails.
+The workers see the launcher's environment and ignore ``--nproc``.  On a CPU
+each worker gets an equal share of the cores (``OMP_NUM_THREADS``) unless the
+variable is set.  Nothing here imports torch until a launch happens.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import GanzooError, Interrupted
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The command line as ``ganzoo`` received it (set by ``GanzooGroup.main``), for the workers.
+ARGV: list[str] = []
+
+
+def nproc_option(function: F) -> F:
+    return click.option(
+        "--nproc",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Processes on this machine (torch's elastic launcher, as torchrun "
+        "--nproc-per-node); one per GPU on CUDA. Under torchrun, leave it out.",
+    )(function)
+
+
+def relaunched(nproc: int) -> bool:
+    """True when this command ran as ``nproc`` workers (the caller then returns); False when
+    this process should do the work itself (one process, or already a worker)."""
+    from ..dist.world import launched
+
+    if launched():
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"]))
+        if nproc not in (1, local):
+            raise GanzooError(
+                f"--nproc {nproc} under a launcher that started {local} process(es) here; "
+                "drop --nproc (the launcher decides)"
+            )
+        return False
+    if nproc == 1:
+        return False
+    _launch(nproc, ARGV)
+    return True
+
+
+def _launch(nproc: int, argv: list[str]) -> None:
+    import logging
+    import uuid
+
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=nproc,
+        run_id=f"ganzoo-{uuid.uuid4().hex[:8]}",
+        rdzv_backend="c10d",
+        rdzv_endpoint="127.0.0.1:0",
+        max_restarts=0,
+        monitor_interval=0.1,
+    )
+    try:
+        elastic_launch(config, sys.executable)("-m", "ganzoo", *argv)
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        code = failure.exitcode if failure.exitcode > 0 else 128 - failure.exitcode
+        raise _Failed(
+            f"rank {rank} of {nproc} failed (exit status {code}); its message is above", code
+        ) from None
+    except SignalException as exc:
+        raise Interrupted(
+            f"stopped by {exc.sigval.name}; the workers were told to stop", exc.sigval
+        ) from None
+
+
+class _Failed(GanzooError):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
