@@ -13,6 +13,7 @@ import json
 import click
 
 from ..eval.request import EvalRequest
+from .launch import nproc_option, relaunched
 from .options import options_from, pop_options
 
 
@@ -42,14 +43,22 @@ def eval_cmd() -> None:
 @click.option("--checkpoint", type=int, help="Checkpoint step of a run (default: latest).")
 @click.option("--all-checkpoints", is_flag=True, help="Every checkpoint of a run: a curve.")
 @click.option("--json", "as_json", is_flag=True, help="Numbers and protocol as JSON on stdout.")
+@nproc_option
 def score_cmd(
-    target: str, checkpoint: int | None, all_checkpoints: bool, as_json: bool, **options: object
-) -> None:
-    """Score TARGET; run directories get RUN/eval/<protocol-hash>.json."""
+    target: str, checkpoint: int | None, all_checkpoints: bool, as_json: bool, nproc: int,
+    **options: object,
+) -> None:  # fmt: skip
+    """Score TARGET; run directories get RUN/eval/<protocol-hash>.json.
+
+    On several processes (--nproc N, or torchrun -m ganzoo eval ...) each samples and
+    encodes its share; the numbers equal one process's (docs/distributed.md).
+    """
     from ..errors import GanzooError
     from ..eval.api import evaluate, evaluate_all_checkpoints
     from ..eval.progress import silenced
 
+    if relaunched(nproc):
+        return
     request = pop_options(EvalRequest, options)
     if all_checkpoints and checkpoint is not None:
         raise GanzooError("use either --checkpoint or --all-checkpoints, not both")

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ..device import resolve_device
+from ..dist import setup
 from ..errors import GanzooError, warn
 from ..sampling import applied
 from . import classes, fidelity, metrics, sources
@@ -49,7 +49,7 @@ def evaluate(
     base = dataclasses.asdict(request) if request is not None else {}
     request = EvalRequest.of({**base, **options})
     request.check()
-    device = resolve_device(request.device)
+    world, device = setup(request.device)  # one process, or this rank's share under torchrun
     source, (name, info, resolved, chosen) = _inputs(target, request, checkpoint, device)
     dataset = request.dataset or source.dataset or DEFAULT_DATASET
     split = request.reference_split
@@ -57,7 +57,7 @@ def evaluate(
     default = request.metrics is None
     chosen = metrics.with_classes(chosen, default, info, name, dataset, labelled)
     with _sampling(source, request), private_copy(resolved, name) as weights:
-        plan = Plan(source, dataset, split, name, info, weights, chosen)
+        plan = Plan(source, dataset, split, name, info, weights, chosen, world=world)
         plan.count(
             request.num_samples, request.num_real, request.kid_subset_size, request.data_root
         )
@@ -69,14 +69,17 @@ def evaluate(
         seed_list = [request.seed + i for i in range(request.seeds)] if source.has_model else []
         per_seed, intervals, per_class = _compute(plan, settings, seed_list)
         protocol = plan.protocol(seed_list, batch, device)
-    bpd = _bits_per_dim(source, dataset, split, request, device) if source.has_model else None
+    bpd = None
+    if source.has_model and world.is_main:
+        bpd = _bits_per_dim(source, dataset, split, request, device)
+    bpd = world.broadcast_object(bpd)
     protocol["bits_per_dim_split"] = f"{dataset}:{split}" if bpd is not None else None
     label = str(target) if not isinstance(target, torch.Tensor) else "tensor"
     result = EvalResult(label, *_mean_and_spread(per_seed), per_seed, bpd, protocol)
     result.intervals = intervals
     if per_class:
         result.extra["per_class"] = per_class
-    if write and source.run_dir is not None:
+    if write and source.run_dir is not None and world.is_main:
         result.write(source.run_dir)
     return result
 
@@ -146,20 +149,20 @@ def _compute(
     plan: Plan, settings: fidelity.Settings, seed_list: list[int]
 ) -> tuple[list[dict[str, float]], dict[str, list[float]], dict[str, Any]]:
     """torch-fidelity's numbers and the class metrics once per sampling seed (once for fixed
-    samples), the bootstrap intervals of the first seed's, and the per-class lists."""
-    source = plan.source
-    scorer = fidelity.Scorer(settings, plan.reference)
-    by_class = plan.class_scorer(scorer.encode)
-    if not source.has_model:
-        labels = source.labels[: plan.n_gen] if source.labels is not None else None
-        draws = [(source.images[: plan.n_gen], labels)]
-    else:
-        draws = (sources.generate(source.model, plan.n_gen, s, source.spec.value_range)
-                 for s in seed_list)  # fmt: skip
+    samples), the bootstrap intervals of the first seed's, and the per-class lists.
+
+    Under torch.distributed every rank samples and encodes its share, the features
+    are gathered in image order, and rank 0 computes what one process would (the
+    others receive its numbers).
+    """
+    world = plan.world
+    scorer = fidelity.Scorer(settings, plan.reference, world)
+    by_class = plan.class_scorer(scorer.encode_shared)
     results, intervals, per_class = [], {}, []
-    for i, (images, labels) in enumerate(draws):
-        features = scorer.encode(images)
-        numbers, bounds = scorer.score(images, plan.kid_subset, i == 0, features=features)
+    for i, (features, labels) in enumerate(_encoded(plan, scorer, seed_list)):
+        if not world.is_main:
+            continue
+        numbers, bounds = scorer.score(None, plan.kid_subset, i == 0, features=features)
         if by_class is not None:
             class_numbers, lists = by_class.score(features, labels)
             numbers.update(class_numbers)
@@ -167,7 +170,22 @@ def _compute(
         results.append(numbers)
         intervals = intervals or bounds
     lists = classes.mean_per_class(per_class) if per_class else {}
-    return results, intervals, lists
+    return world.broadcast_object((results, intervals, lists))
+
+
+def _encoded(plan: Plan, scorer: fidelity.Scorer, seed_list: list[int]):
+    """(features of all compared images, their labels) per draw: the fixed images once, else
+    one draw per seed; each rank encodes only its share."""
+    source, n, world = plan.source, plan.n_gen, plan.world
+    if not source.has_model:
+        labels = source.labels[:n] if source.labels is not None else None
+        yield scorer.encode_shared(source.images[:n]), labels
+        return
+    for seed in seed_list:
+        images, labels, index = sources.generate(
+            source.model, n, seed, source.spec.value_range, world
+        )
+        yield scorer.encode_split(images, index, n), labels
 
 
 def evaluate_all_checkpoints(

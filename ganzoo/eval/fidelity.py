@@ -64,10 +64,12 @@ def kid_subset_size(requested: int | None, num_generated: int, num_real: int) ->
 class Scorer:
     """The extractor and the real features of one evaluation, built once for all its seeds."""
 
-    def __init__(self, settings: Settings, reference: Reference | None) -> None:
+    def __init__(self, settings: Settings, reference: Reference | None, world: Any = None) -> None:
         from torch_fidelity.utils import create_feature_extractor
 
-        self.settings = settings
+        from ..dist import World
+
+        self.settings, self.world = settings, world or World()
         self.layers = {m: settings.info.layer(m) for m in settings.metrics}
         cuda = settings.device.type == "cuda"
         if cuda and settings.device.index is not None:
@@ -86,7 +88,8 @@ class Scorer:
                     "FID, KID and precision/recall need a reference dataset (--dataset)"
                 )
             binary = tuple(sorted({self.layers[m] for m in settings.metrics if m in BINARY}))
-            self.real = reference.features(binary, partial(self.encode, what="real features"))
+            encode = partial(self.encode_shared, what="real features")
+            self.real = reference.features(binary, encode)
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor, what: str = "features") -> dict[str, torch.Tensor]:
@@ -102,6 +105,23 @@ class Scorer:
                     out.setdefault(name, []).append(value.cpu())
                 advance(batch.shape[0])
         return {name: torch.cat(parts) for name, parts in out.items()}
+
+    def encode_split(
+        self, images: torch.Tensor, index: torch.Tensor, total: int, what: str = "features"
+    ) -> dict[str, torch.Tensor]:
+        """Features of all ``total`` images on every rank, each rank encoding the ones it holds
+        (``images[k]`` is image ``index[k]``), in image order: a single process's result."""
+        local = self.encode(images, what)
+        return self.world.gather_rows(local, index, total) if self.world.distributed else local
+
+    def encode_shared(
+        self, images: torch.Tensor, what: str = "features"
+    ) -> dict[str, torch.Tensor]:
+        """Features of ``images`` (held by every rank), image i encoded by rank i mod size."""
+        if not self.world.distributed:
+            return self.encode(images, what)
+        index = torch.arange(self.world.rank, images.shape[0], self.world.size)
+        return self.encode_split(images[index], index, images.shape[0], what)
 
     def score(
         self,

@@ -31,6 +31,7 @@ class Plan:
     weights: ResolvedWeights
     metrics: tuple[str, ...]
     reference: Reference | None = None
+    world: Any = None  # the processes sharing the work (None: this one alone)
     n_gen: int = 0
     n_real: int | None = None
     num_real: int | None = None
@@ -76,6 +77,7 @@ class Plan:
             self.info.revision,
             num_real,
             data_root,
+            self.world,
         )
         ref_shape = self.reference.shape()
         self.n_real = self.reference.num_images()
@@ -147,6 +149,7 @@ class Plan:
                 "num_images": self.n_gen,
                 "seeds": seed_list,
                 "sample_chunk": sources.SAMPLE_CHUNK if source.has_model else None,
+                "seeding": sources.SEEDING if source.has_model else None,
                 "sampling": sampling.record(source.model) if source.has_model else None,
                 "labels": "given with the images" if source.labels is not None else None,
             },
@@ -173,6 +176,7 @@ class Plan:
             },
             "batch_size": batch_size,
             "device": device.type,
+            "launch": self.world.describe() if self.world is not None else None,
             "checkpoint": None if source.step is None else {"step": source.step, "ema": source.ema},
             "versions": versions(),
         }

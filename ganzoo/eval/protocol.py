@@ -43,7 +43,7 @@ SHORT = {
 def comparable_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
     """The parts of a protocol that decide whether two numbers may be ranked together."""
     p = json.loads(json.dumps(protocol))
-    for key in ("checkpoint", "versions", "batch_size", "device", "bits_per_dim_split"):
+    for key in ("checkpoint", "versions", "batch_size", "device", "launch", "bits_per_dim_split"):
         p.pop(key, None)
     generated = p.get("generated") or {}
     drawn = generated.get("sampling") or {}
@@ -57,6 +57,8 @@ def comparable_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
         "nfe": drawn.get("nfe"),
         "sampling_settings": drawn.get("settings"),
     }
+    if generated.get("seeding"):  # absent before per-chunk seeds (one generator for all chunks)
+        p["generated"]["seeding"] = generated["seeding"]
     (p.get("extractor") or {}).pop("weights_source", None)
     # How the intervals and FID∞ were drawn is recorded, but does not change the
     # headline numbers: results with and without intervals rank together.

@@ -7,7 +7,8 @@ reference shares, so they are computed once and kept under
 extractor, weights sha256, resize, revision).  safetensors holds raw tensors
 and a JSON header only: a cache file cannot run code, whoever wrote it.  A file
 that cannot be read, or lacks a layer, is recomputed and replaced atomically;
-two evaluations writing at once at worst both compute.
+two evaluations writing at once at worst both compute.  Under torch.distributed
+every rank computes its share of missing features and rank 0 alone writes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -45,8 +47,12 @@ class Reference:
         revision: int = 1,
         limit: int | None = None,
         data_root: str | Path | None = None,
+        world: Any = None,
     ) -> None:
+        from ..dist import World
+
         self.dataset, self.split, self.limit, self.data_root = dataset, split, limit, data_root
+        self.world = world or World()
         self.key = {
             "dataset": dataset,
             "dataset_file": _file_identity(dataset),
@@ -106,9 +112,14 @@ class Reference:
     def features(
         self, layers: tuple[str, ...], encode: Callable[[torch.Tensor], dict[str, torch.Tensor]]
     ) -> dict[str, torch.Tensor]:
-        """The real features of ``layers``: cached, or computed with ``encode`` and cached."""
+        """The real features of ``layers``: cached, or computed with ``encode`` and cached.
+
+        Under torch.distributed ``encode`` is a collective, so the ranks decide together:
+        when any rank lacks the file (machines without a shared cache) all compute.
+        """
         cached = self._read()
-        if all(layer in cached for layer in layers):
+        missing = not all(layer in cached for layer in layers)
+        if not self.world.largest(int(missing)):
             return {layer: cached[layer] for layer in layers}
         computed = encode(self.images)
         self._write({**cached, **computed})
@@ -129,6 +140,8 @@ class Reference:
     def _write(self, tensors: dict[str, torch.Tensor]) -> None:
         from safetensors.torch import save
 
+        if not self.world.is_main:
+            return
         header = {
             "num_images": str(len(self.images)),
             "shape": json.dumps(list(self.images.shape[1:])),

@@ -18,8 +18,11 @@ import torch
 from ..data.files import read_image_folder, read_image_npz
 from ..errors import GanzooError
 
-#: Model samples are drawn in chunks of this size from one generator, so they do not depend on --batch-size.
+#: Model samples are drawn in chunks of this size, each from its own seed, so they depend
+#: neither on --batch-size nor on the number of processes.
 SAMPLE_CHUNK = 250
+#: How generated images are seeded (recorded in the protocol; before it: one generator for all).
+SEEDING = "per chunk: chunk c from a generator seeded by (seed, c)"
 
 
 @dataclass
@@ -160,26 +163,38 @@ def match_reference(images: torch.Tensor, shape: tuple[int, int, int], where: st
 
 
 def generate(
-    model: Any, n: int, seed: int, value_range: tuple[float, float]
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``n`` uint8 samples from ``model.sample`` with a CPU generator seeded ``seed``, in fixed
-    chunks, and the classes a conditional model was asked for (None for unconditional ones).
+    model: Any, n: int, seed: int, value_range: tuple[float, float], world: Any = None
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """This rank's share of ``n`` uint8 samples of ``model``, the classes of all ``n`` (None for
+    an unconditional model) and the indices of the rank's images among the ``n``.
 
-    A conditional model draws the balanced labels of all ``n`` images, chunk by chunk, so
-    the images do not depend on the chunk size either.
+    Images come in chunks of ``SAMPLE_CHUNK``; chunk c is drawn from its own CPU
+    generator seeded by (seed, c) and made by rank ``c mod world size``.  So
+    image i is a function of (seed, i) alone: the same whatever ``--batch-size``
+    and however many processes share the work.  A conditional model draws the
+    balanced labels of all ``n`` images, chunk by chunk.
     """
     from ..data.base import to_uint8
     from ..sampling import balanced_labels, draw_samples
+    from ..seeds import derived_seed
     from .progress import progress
 
-    generator = torch.Generator().manual_seed(seed)
+    rank, size = (world.rank, world.size) if world is not None else (0, 1)
     labels = balanced_labels(n, model.spec.num_classes) if model.conditional else None
+    starts = list(range(0, n, SAMPLE_CHUNK))[rank::size]
+    mine = [range(s, min(n, s + SAMPLE_CHUNK)) for s in starts]
     chunks = []
-    with progress(n, "sampling") as advance:
-        for start in range(0, n, SAMPLE_CHUNK):
-            end = min(n, start + SAMPLE_CHUNK)
-            chunk = labels[start:end] if labels is not None else None
-            x = draw_samples(model, end - start, generator, labels=chunk)
+    with progress(sum(len(r) for r in mine), "sampling") as advance:
+        for rows in mine:
+            generator = torch.Generator().manual_seed(
+                derived_seed(seed, rows.start // SAMPLE_CHUNK)
+            )
+            chunk = labels[rows.start : rows.stop] if labels is not None else None
+            x = draw_samples(model, len(rows), generator, labels=chunk)
             chunks.append(to_uint8(x, value_range).cpu())
-            advance(end - start)
-    return torch.cat(chunks), labels
+            advance(len(rows))
+    index = torch.tensor([i for rows in mine for i in rows], dtype=torch.long)
+    spec = model.spec
+    empty = torch.empty((0, spec.channels, spec.height, spec.width), dtype=torch.uint8)
+    images = torch.cat(chunks) if chunks else empty
+    return images, labels, index

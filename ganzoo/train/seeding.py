@@ -10,18 +10,12 @@ rank's state, so a run resumed on as many processes continues exactly.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import torch
 
 from ..dist import World
-
-
-def derived_seed(*parts: int) -> int:
-    """A 63-bit seed from integers, independent for different tuples."""
-    digest = hashlib.sha256(":".join(str(int(p)) for p in parts).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
+from ..seeds import derived_seed
 
 
 def rank_seed(seed: int, rank: int) -> int:
