@@ -3,23 +3,28 @@
 The CLI cannot swap a model's noise or save what every rank holds, so these
 scenarios drive ``ganzoo.Trainer`` directly.  Under torchrun the Trainer joins
 the process group itself (``ganzoo.dist.setup``); with plain ``python`` the
-same code is one process.  Each rank writes ``OUT.rank{r}.pt``.
+same code is one process.  Each rank writes its own file (``.rank{r}.pt``), with
+``world`` = its rank and the number of processes.
 
 Usage:
-  python tests/dist_worker.py fixed-noise-step OUT [--steps S] [--optimizer adam|sgd]
-  python tests/dist_worker.py train OUT --model NAME [--steps S] [--set KEY=INT ...]
-      [--run DIR] [--log-every N]
+  python tests/dist_worker.py fixed-noise-step OUT [--steps S] [--optimizer adam,sgd]
+  python tests/dist_worker.py train DIR --model NAME[:STEPS] ... [--runs] [--ema]
 
-``fixed-noise-step``: the ``gan`` model whose loss noise is the same global
-draw on any number of processes (call k draws W*n rows from seed k, rank r
-keeps rows [r*n, (r+1)*n)), so W processes with 1/W of the batch each must
-compute what one process computes with the whole batch; it saves every
-parameter (and the gradients of the last phase) after ``--steps`` steps.
+``fixed-noise-step``: the ``gan`` model (seed 0) whose loss noise is the same
+global draw on any number of processes (its k-th ``latents`` call draws W*n
+rows from seed k and rank r keeps rows [r*n, (r+1)*n)), so W processes with
+1/W of the batch each must compute what one process computes with the whole
+batch.  For each optimizer named (the model's Adam, or SGD with lr 0.1 put in
+by overriding ``configure_optimizers``) it trains ``--steps`` steps from the
+same weights; ``OUT.rank{r}.pt`` maps the optimizer to every parameter (and
+``init`` to the weights before training).
 
-``train``: plain training (the model's own noise, per-rank streams); every rank
-saves its parameters, buffers and EMA shadow.  With ``--run`` the run
-directory gets the checkpoints and ``metrics.jsonl``, and the last checkpoint
-syncs the buffers (BatchNorm statistics) as a real run does.
+``train``: each model (built with seed 0) trains STEPS steps with its own
+noise (per-rank streams); ``DIR/train.rank{r}.pt`` maps the model to this
+rank's parameters, buffers and EMA shadow.  With ``--runs`` each trains into
+``DIR/NAME-run`` (checkpoints, ``metrics.jsonl`` logged every step): the last
+checkpoint averages the buffers (BatchNorm statistics) over the ranks, as a
+real run does; without a run directory nothing does.
 """
 
 from __future__ import annotations
@@ -67,48 +72,57 @@ def sgd_optimizers(model) -> None:
 
 def fixed_noise_step(args: argparse.Namespace) -> None:
     data = load_dataset("mnist5k", "train")
-    torch.manual_seed(0)
-    model = build_model("gan", data.spec)
-    shared_latents(model)
-    if args.optimizer == "sgd":
-        sgd_optimizers(model)
-    options = TrainOptions(
-        steps=args.steps, batch_size=64, device="cpu", quiet=True, log_every=args.steps
-    )
-    ganzoo.Trainer(model, data, options).fit()
-    save(args.out, {"params": {n: p.detach().clone() for n, p in model.named_parameters()}})
+    result = {}
+    for optimizer in args.optimizer.split(","):
+        torch.manual_seed(0)
+        model = build_model("gan", data.spec)
+        result.setdefault("init", {n: p.detach().clone() for n, p in model.named_parameters()})
+        shared_latents(model)
+        if optimizer == "sgd":
+            sgd_optimizers(model)
+        options = TrainOptions(
+            steps=args.steps, batch_size=64, device="cpu", quiet=True, log_every=args.steps
+        )
+        ganzoo.Trainer(model, data, options).fit()
+        result[optimizer] = {n: p.detach().clone() for n, p in model.named_parameters()}
+    save(args.out, result)
 
 
 def train(args: argparse.Namespace) -> None:
     data = load_dataset("mnist5k", "train")
-    config = {k: int(v) for k, v in (item.split("=", 1) for item in args.set)}
-    torch.manual_seed(0)
-    model = build_model(args.model, data.spec, config)
-    options = TrainOptions(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        device="cpu",
-        quiet=True,
-        log_every=args.log_every,
-        checkpoint_every=args.steps,
-        sample_every=args.steps,
-        ema=args.ema,
-    )
-    trainer = ganzoo.Trainer(model, data, options, run_dir=args.run)
-    trainer.fit()
-    save(
-        args.out,
-        {
+    result = {}
+    for item in args.model:
+        name, _, steps = item.partition(":")
+        steps = int(steps or 30)
+        torch.manual_seed(0)
+        model = build_model(name, data.spec)
+        options = TrainOptions(
+            steps=steps,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            device="cpu",
+            quiet=True,
+            log_every=args.log_every,
+            checkpoint_every=steps,
+            sample_every=steps,
+            ema=args.ema,
+        )
+        run_dir = os.path.join(args.out, f"{name}-run") if args.runs else None
+        trainer = ganzoo.Trainer(model, data, options, run_dir=run_dir)
+        trainer.fit()
+        ema = trainer.ema.shadow if trainer.ema is not None else {}
+        result[name] = {
             "params": {n: p.detach().clone() for n, p in model.named_parameters()},
             "buffers": {n: b.detach().clone() for n, b in model.named_buffers()},
-            "ema": {n: t.clone() for n, t in trainer.ema.shadow.items()} if trainer.ema else {},
-        },
-    )
+            "ema": {n: t.detach().clone() for n, t in ema.items()},
+        }
+    save(os.path.join(args.out, "train"), result)
 
 
 def save(out: str, value: dict) -> None:
     world = ganzoo.dist.current()
     value["world"] = {"rank": world.rank, "size": world.size}
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     torch.save(value, f"{out}.rank{world.rank}.pt")
 
 
@@ -118,15 +132,14 @@ def main(argv: list[str]) -> None:
     p = sub.add_parser("fixed-noise-step")
     p.add_argument("out")
     p.add_argument("--steps", type=int, default=1)
-    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    p.add_argument("--optimizer", default="adam", help="adam, sgd or both: adam,sgd")
     p.set_defaults(scenario_function=fixed_noise_step)
     p = sub.add_parser("train")
-    p.add_argument("out")
-    p.add_argument("--model", required=True)
-    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("out", help="folder: train.rank{r}.pt and, with --runs, NAME-run/")
+    p.add_argument("--model", action="append", required=True, metavar="NAME[:STEPS]")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=INT")
-    p.add_argument("--run", default=None, help="run directory (checkpoints, metrics.jsonl)")
+    p.add_argument("--seed", type=int, default=0, help="data order and noise (weights: seed 0)")
+    p.add_argument("--runs", action="store_true", help="train into run directories")
     p.add_argument("--log-every", type=int, default=1)
     p.add_argument("--ema", action="store_true", default=None)
     p.set_defaults(scenario_function=train)

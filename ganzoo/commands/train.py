@@ -54,10 +54,13 @@ def train_cmd(model_name, dataset, split, data_root, download, sets, config_file
     from ..errors import GanzooError, Terminated, interruption
     from ..model import model_class
     from ..train import run as run_mod
+    from ..train.checks import check_batch_split
     from ..train.recipe import train_run
 
     train_options = pop_options(TrainOptions, options)
     hyperparameters = config_mod.resolve(model_class(model_name).Config, sets, config_file)
+    if train_options.batch_size is not None:  # before any worker starts
+        check_batch_split(train_options.batch_size, nproc)
     if not out and nproc > 1:  # every worker must name the same directory
         out = str(run_mod.default_run_dir(model_name, dataset, name))
         launch.ARGV.extend(["--out", out])

@@ -35,13 +35,18 @@ def check_options(
         raise GanzooError(
             f"--batch-size {batch_size} is larger than the {len(data)} training images"
         )
-    if batch_size % world.size:
-        raise GanzooError(
-            f"--batch-size {batch_size} is the global batch and must divide by the "
-            f"{world.size} processes; use a multiple of {world.size}"
-        )
+    check_batch_split(batch_size, world.size)
     if o.sync_bn and world.distributed and device.type != "cuda":
         raise GanzooError(
             "--sync-bn needs CUDA (torch's SyncBatchNorm has no CPU implementation); on a "
             "CPU drop it: each process then normalises with its own batch's statistics"
+        )
+
+
+def check_batch_split(batch_size: int, processes: int) -> None:
+    """The global batch splits evenly over the processes (``--nproc`` checks before launching)."""
+    if batch_size % processes:
+        raise GanzooError(
+            f"--batch-size {batch_size} is the global batch and must divide by the "
+            f"{processes} processes; use a multiple of {processes}"
         )

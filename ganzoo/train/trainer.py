@@ -148,6 +148,7 @@ class Trainer:
                             f"{stop.name(signum)}: stopped after step {self.step}, saved"
                         )
                         stop.raise_now(signum)
+                self._sync_buffers()  # the model the caller gets is the same on every rank
         finally:
             logger.close()
         elapsed = self.elapsed_before + time.perf_counter() - started
@@ -233,12 +234,16 @@ class Trainer:
         checkpoint = stopping or self._due(self.options.checkpoint_every)
         if grid or checkpoint:
             self.guard.check(self.last_checkpoint, self.world)  # nothing written after a NaN
-            ema = [self.ema.shadow[n] for n in self.ema.buffer_names] if self.ema else []
-            self.world.sync_buffers([*self.model.buffers(), *ema])
+            self._sync_buffers()
         if grid and self.world.is_main:
             self.save_samples(self.run.grid(self.step))
         if checkpoint:
             self._checkpoint(self.elapsed_before + time.perf_counter() - started)
+
+    def _sync_buffers(self) -> None:
+        """Per-rank BatchNorm statistics (and EMA's copies) averaged: one model to sample, save."""
+        ema = [self.ema.shadow[n] for n in self.ema.buffer_names] if self.ema else []
+        self.world.sync_buffers([*self.model.buffers(), *ema])
 
     def _checkpoint(self, elapsed: float) -> None:
         """Every rank contributes its random stream; rank 0 writes; all wait until it has."""
