@@ -100,7 +100,8 @@ def train(args: argparse.Namespace) -> None:
             steps=steps,
             batch_size=args.batch_size,
             seed=args.seed,
-            device="cpu",
+            device=args.device,
+            sync_bn=args.sync_bn,
             quiet=True,
             log_every=args.log_every,
             checkpoint_every=steps,
@@ -112,9 +113,9 @@ def train(args: argparse.Namespace) -> None:
         trainer.fit()
         ema = trainer.ema.shadow if trainer.ema is not None else {}
         result[name] = {
-            "params": {n: p.detach().clone() for n, p in model.named_parameters()},
-            "buffers": {n: b.detach().clone() for n, b in model.named_buffers()},
-            "ema": {n: t.detach().clone() for n, t in ema.items()},
+            "params": {n: p.detach().cpu().clone() for n, p in model.named_parameters()},
+            "buffers": {n: b.detach().cpu().clone() for n, b in model.named_buffers()},
+            "ema": {n: t.detach().cpu().clone() for n, t in ema.items()},
         }
     save(os.path.join(args.out, "train"), result)
 
@@ -142,6 +143,8 @@ def main(argv: list[str]) -> None:
     p.add_argument("--runs", action="store_true", help="train into run directories")
     p.add_argument("--log-every", type=int, default=1)
     p.add_argument("--ema", action="store_true", default=None)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda: each rank on cuda:LOCAL_RANK")
+    p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm (CUDA only)")
     p.set_defaults(scenario_function=train)
     args = parser.parse_args(argv)
     args.scenario_function(args)

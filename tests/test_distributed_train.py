@@ -393,3 +393,24 @@ def test_a_run_of_two_processes_resumes_on_one_with_a_warning(tmp_path):
     assert "resumed from step 10" in done.stdout
     assert "resumed a 2-process checkpoint on 1 process(es)" in done.stdout
     assert (tmp_path / "R" / "checkpoints" / "step-00000015.pt").is_file()
+
+
+# ------------------------------------------------------------------ SyncBatchNorm
+
+
+def test_sync_bn_on_cpu_processes_is_refused_with_the_reason(tmp_path):
+    done = run([*GANZOO, "train", "--model", "dcgan", "--steps", "2", "--sync-bn",
+                "--device", "cpu", "--nproc", "2", "--out", "S"], tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stdout
+    assert "--sync-bn needs CUDA" in done.stdout and "Traceback" not in done.stdout
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs (NCCL)")
+def test_sync_bn_on_two_gpus_keeps_the_ranks_identical(tmp_path):
+    """SyncBatchNorm (batch statistics over both GPUs' shares) under NCCL, one GPU per rank."""
+    torchrun = [*TORCHRUN, "--standalone", "--nproc-per-node", "2", str(WORKER)]
+    checked([*torchrun, "train", str(tmp_path / "out"), "--model=dcgan:10", "--sync-bn",
+             "--device", "cuda"], tmp_path)  # fmt: skip
+    ranks = [torch.load(tmp_path / "out" / f"train.rank{r}.pt") for r in (0, 1)]
+    assert_same(ranks[0]["dcgan"], ranks[1]["dcgan"], "dcgan")
