@@ -237,5 +237,7 @@ def _join(device: torch.device, local_rank: int) -> World:
 
 
 def _leave() -> None:
+    """At exit: destroy the group while the interpreter is whole (gloo's worker threads left to
+    the interpreter's teardown can abort the process)."""
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()

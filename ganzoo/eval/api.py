@@ -81,6 +81,7 @@ def evaluate(
         result.extra["per_class"] = per_class
     if write and source.run_dir is not None and world.is_main:
         result.write(source.run_dir)
+    world.barrier()  # the ranks leave together: none tears down its connections mid-write
     return result
 
 
