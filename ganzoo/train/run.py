@@ -165,8 +165,7 @@ class RunDirectory:
         if world.is_main or step is None:
             return found
         chosen = choose_checkpoint(self.checkpoints, step)
-        elapsed = self._progress().get("checkpoints", {}).get(str(step), {})
-        return step, chosen.state, elapsed.get("elapsed_s", 0.0)
+        return step, chosen.state, self._elapsed(step)
 
     def resume(self) -> tuple[int, dict[str, Any], float] | None:
         """(step, state, elapsed seconds) of the newest readable checkpoint, or None.
@@ -188,8 +187,7 @@ class RunDirectory:
             aside = bad.with_name(bad.name + ".damaged")
             os.replace(bad, aside)
             warn(f"kept the damaged checkpoint as {aside.name}")
-        elapsed = self._progress().get("checkpoints", {}).get(str(chosen.step), {})
-        return chosen.step, chosen.state, elapsed.get("elapsed_s", 0.0)
+        return chosen.step, chosen.state, self._elapsed(chosen.step)
 
     def save(
         self, step: int, state: dict[str, Any], elapsed: float, device: str, keep_last: int
@@ -214,6 +212,10 @@ class RunDirectory:
 
     def grid(self, step: int) -> Path:
         return self.path / "samples" / f"step-{step:08d}.png"
+
+    def _elapsed(self, step: int) -> float:
+        """Training seconds up to checkpoint ``step``, from progress.json (0 when not recorded)."""
+        return self._progress().get("checkpoints", {}).get(str(step), {}).get("elapsed_s", 0.0)
 
     def _progress(self) -> dict[str, Any]:
         try:
