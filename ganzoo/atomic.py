@@ -8,6 +8,7 @@ directory, flushed and fsynced, then ``os.replace``d over the target.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +16,33 @@ from pathlib import Path
 from typing import IO
 
 from .errors import GanzooError
+
+
+class UnwritableError(GanzooError):
+    """A file or folder that could not be written (a full disk, a read-only or forbidden folder).
+
+    It keeps the path and the OS's reason, so that a caller who knows what the
+    file is (a run's checkpoint, a leaderboard) can say what is still intact and
+    how to go on, instead of the generic advice.
+    """
+
+    def __init__(self, path: Path, exc: OSError, what: str = "write", advice: str = "") -> None:
+        self.path = path
+        self.errno = exc.errno
+        self.reason = exc.strerror or str(exc)
+        self.what = what
+        super().__init__(
+            f"cannot {what} {str(path)!r}: {self.reason}; {advice or 'choose another location'}"
+        )
+
+    def advise(self, advice: str) -> UnwritableError:
+        """The same failure with advice that fits what the file is."""
+        return UnwritableError(self.path, OSError(self.errno, self.reason), self.what, advice)
+
+    @property
+    def full(self) -> bool:
+        """The disk (or the user's quota) is full: freeing space fixes it, not permissions."""
+        return self.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _umask() -> int:
@@ -30,10 +58,9 @@ def make_dirs(path: str | Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
-        why = f"{str(blocker)!r} is a file" if blocker else exc.strerror or str(exc)
-        raise GanzooError(
-            f"cannot create folder {str(path)!r}: {why}; choose another location"
-        ) from None
+        if blocker:
+            exc = OSError(exc.errno, f"{str(blocker)!r} is a file")
+        raise UnwritableError(path, exc, "create folder") from None
     return path
 
 
@@ -42,7 +69,7 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """Yield a temp file beside ``path``; on success fsync it and rename it over ``path``.
 
     A location that cannot be written (permissions, a full disk) is a one-line
-    GanzooError, and the temp file is removed whatever happens.
+    ``UnwritableError``, and the temp file is removed whatever happens.
     """
     path = Path(path)
     make_dirs(path.parent)
@@ -67,10 +94,8 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     _fsync_dir(path.parent)
 
 
-def _unwritable(path: Path, exc: OSError) -> GanzooError:
-    return GanzooError(
-        f"cannot write {str(path)!r}: {exc.strerror or exc}; choose another location"
-    )
+def _unwritable(path: Path, exc: OSError) -> UnwritableError:
+    return UnwritableError(path, exc)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

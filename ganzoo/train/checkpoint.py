@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ..atomic import atomic_write
+from ..atomic import UnwritableError, atomic_write
 from ..errors import GanzooError, warn
 
 FORMAT = "ganzoo-checkpoint"
@@ -33,10 +33,59 @@ def checkpoint_path(directory: Path, step: int) -> Path:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` atomically (temp file, fsync, rename)."""
+    """Write ``state`` to ``path`` atomically (temp file, fsync, rename).
+
+    A full disk or an unwritable folder is an ``UnwritableError`` naming ``path``
+    (the temp file is removed), not torch's ``RuntimeError: [enforce fail at
+    inline_container.cc]``: torch's writer swallows the ``OSError`` of the failed
+    write and fails later on a position check, so the error is kept on the way
+    through and raised in its place.
+    """
     state = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
     with atomic_write(path) as fh:
-        torch.save(state, fh)
+        out = _Recording(fh)
+        try:
+            torch.save(state, out)
+        except RuntimeError:
+            if out.error is None:
+                raise
+            raise out.error from None
+
+
+class _Recording:
+    """A binary file whose first failed write is remembered (torch.save streams into it)."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+def unwritable_in_run(run_dir: Path, exc: UnwritableError) -> UnwritableError:
+    """``exc`` for a file of the run in ``run_dir``: which checkpoint is intact and how to go on.
+
+    Every file of a run is written atomically, so a full disk or a read-only
+    folder leaves the last checkpoint whole, and the same command resumes from it
+    once there is room (or permission) again.
+    """
+    fix = "free some space" if exc.full else f"make {str(exc.path.parent)!r} writable"
+    found = list_checkpoints(run_dir / "checkpoints")
+    if not found:
+        return exc.advise(f"no checkpoint was written yet; {fix} or choose another --out")
+    last = str(found[-1][1])
+    return exc.advise(
+        f"the last checkpoint, {last!r}, is intact: {fix} and run the same command again "
+        "to resume from it"
+    )
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -129,7 +178,9 @@ def prune_checkpoints(directory: Path, keep_last: int) -> None:
     """
     if keep_last <= 0:
         return
-    for _step, path in list_checkpoints(directory)[:-keep_last]:
-        path.unlink(missing_ok=True)
-    for stale in directory.glob(".step-*.tmp"):  # left by a kill during a write
-        stale.unlink(missing_ok=True)
+    stale = directory.glob(".step-*.tmp")  # left by a kill during a write
+    for path in [*(p for _, p in list_checkpoints(directory)[:-keep_last]), *stale]:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:  # a folder made read-only meanwhile
+            raise UnwritableError(path, exc, "delete") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -12,8 +13,9 @@ from typing import Any
 
 import torch
 
-from ..atomic import atomic_write_text
+from ..atomic import UnwritableError, atomic_write, atomic_write_text
 from ..errors import GanzooError, warn
+from .checkpoint import unwritable_in_run
 
 
 class Meter:
@@ -72,16 +74,25 @@ class Meter:
 
 
 class RunLogger:
-    """Writes metrics to ``metrics.jsonl`` (and TensorBoard when installed) and shows progress."""
+    """Writes metrics to ``metrics.jsonl`` (and TensorBoard when installed) and shows progress.
+
+    A full disk or a read-only run folder is one line naming ``metrics.jsonl`` and
+    the checkpoint that is intact (a resume drops the rows logged after it).
+    """
 
     def __init__(
         self, run_dir: Path | None, total_steps: int, start_step: int, quiet: bool = False
     ):
-        if run_dir is not None:
-            drop_rows_after(run_dir / "metrics.jsonl", start_step)
+        self.run_dir = run_dir
         self.total = total_steps
         self.quiet = quiet
-        self.metrics_file = open(run_dir / "metrics.jsonl", "a") if run_dir else None  # noqa: SIM115
+        self.metrics_file = None
+        if run_dir is not None:
+            try:
+                drop_rows_after(run_dir / "metrics.jsonl", start_step)
+                self.metrics_file = open(run_dir / "metrics.jsonl", "a")  # noqa: SIM115
+            except (OSError, UnwritableError) as exc:
+                raise self._unwritable(exc) from None
         self.tb = _tensorboard(run_dir) if run_dir else None
         self.bar = None
         self.t0 = time.perf_counter()
@@ -101,8 +112,7 @@ class RunLogger:
         record = {"step": step, "time": round(seconds, 3), "steps_per_s": round(rate, 3)}
         record.update({k: round(v, 6) for k, v in scalars.items()})
         if self.metrics_file:
-            self.metrics_file.write(json.dumps(record) + "\n")
-            self.metrics_file.flush()
+            self._write(json.dumps(record) + "\n")
         if self.tb:
             for key, value in scalars.items():
                 self.tb.add_scalar(key, value, step)
@@ -120,6 +130,21 @@ class RunLogger:
                 file=sys.stderr,
                 flush=True,
             )
+
+    def _write(self, line: str) -> None:
+        try:
+            self.metrics_file.write(line)
+            self.metrics_file.flush()
+        except OSError as exc:
+            failed, self.metrics_file = self.metrics_file, None
+            with contextlib.suppress(OSError):  # its buffer cannot be written either
+                failed.close()
+            raise self._unwritable(exc) from None
+
+    def _unwritable(self, exc: OSError | UnwritableError) -> UnwritableError:
+        if isinstance(exc, OSError):
+            exc = UnwritableError(self.run_dir / "metrics.jsonl", exc)
+        return unwritable_in_run(self.run_dir, exc)
 
     def message(self, text: str) -> None:
         if self.quiet:
@@ -181,7 +206,6 @@ def save_grid(
     a row (one class a row for conditional models), else square-ish."""
     from torchvision.utils import make_grid
 
-    from ..atomic import atomic_write
     from ..data.base import to_uint8
 
     nrow = per_row or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
@@ -190,5 +214,11 @@ def save_grid(
 
     array = grid.permute(1, 2, 0).numpy()
     image = Image.fromarray(array[:, :, 0] if images.shape[1] == 1 else array)
-    with atomic_write(path) as fh:
-        image.save(fh, format="PNG")
+    try:
+        with atomic_write(path) as fh:
+            image.save(fh, format="PNG")
+    except UnwritableError as exc:
+        run_dir = path.parent.parent  # RUN/samples/step-XXXXXXXX.png: say what is intact
+        if path.parent.name == "samples" and (run_dir / "run.json").is_file():
+            raise unwritable_in_run(run_dir, exc) from None
+        raise

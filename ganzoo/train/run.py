@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write, make_dirs
+from ..atomic import UnwritableError, atomic_write, make_dirs
 from ..dist import World
 from ..errors import GanzooError, warn
 from ..versions import versions
@@ -28,6 +28,7 @@ from .checkpoint import (
     list_checkpoints,
     prune_checkpoints,
     save_checkpoint,
+    unwritable_in_run,
 )
 
 RUN_FILE = "run.json"
@@ -185,22 +186,34 @@ class RunDirectory:
             return None
         for bad in chosen.skipped:
             aside = bad.with_name(bad.name + ".damaged")
-            os.replace(bad, aside)
+            try:
+                os.replace(bad, aside)
+            except OSError as exc:  # resuming would soon write there anyway
+                advice = (
+                    f"make {str(bad.parent)!r} writable and run the same command again; "
+                    f"it resumes from {chosen.path}"
+                )
+                raise UnwritableError(bad, exc, "set aside the damaged", advice) from None
             warn(f"kept the damaged checkpoint as {aside.name}")
         return chosen.step, chosen.state, self._elapsed(chosen.step)
 
     def save(
         self, step: int, state: dict[str, Any], elapsed: float, device: str, keep_last: int
     ) -> Path:
+        """The checkpoint of ``step``, pruning, progress.json; a full disk or a read-only folder
+        is one line naming the file and the checkpoint that is still intact."""
         path = checkpoint_path(self.checkpoints, step)
-        save_checkpoint(path, state)
-        prune_checkpoints(self.checkpoints, keep_last)
-        progress = self._progress()
-        entry = {"elapsed_s": round(elapsed, 3), "device": device}
-        progress.setdefault("checkpoints", {})[str(step)] = entry
-        progress.update(step=step, **entry)
-        with atomic_write(self.path / "progress.json", "w") as fh:
-            json.dump(progress, fh, indent=2)
+        try:
+            save_checkpoint(path, state)
+            prune_checkpoints(self.checkpoints, keep_last)
+            progress = self._progress()
+            entry = {"elapsed_s": round(elapsed, 3), "device": device}
+            progress.setdefault("checkpoints", {})[str(step)] = entry
+            progress.update(step=step, **entry)
+            with atomic_write(self.path / "progress.json", "w") as fh:
+                json.dump(progress, fh, indent=2)
+        except UnwritableError as exc:
+            raise unwritable_in_run(self.path, exc) from None
         return path
 
     def checkpoint(self, step: int) -> Path:
