@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_text
+from ..atomic import UnwritableError, atomic_write_text, make_dirs
 from ..errors import GanzooError
 from . import floor
 from .collect import collect_run, plugin_versions
@@ -156,14 +156,34 @@ def _lock_path(out_dir: Path, name: str) -> Path:
 
 @contextlib.contextmanager
 def locked(out_dir: Path, name: str) -> Iterator[None]:
-    """Exclusive lock for one leaderboard; held while reading sources and writing files."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(_lock_path(out_dir, name), "a") as fh:
+    """Exclusive lock for one leaderboard; held while reading sources and writing files.
+
+    A board folder that cannot be written (read-only, full) is one line naming
+    the lock file, before any board file is touched.
+    """
+    path = _lock_path(out_dir, name)
+    try:
+        make_dirs(out_dir)
+        fh = open(path, "a")  # noqa: SIM115 (closed by the with below)
+    except (OSError, UnwritableError) as exc:
+        if isinstance(exc, OSError):
+            exc = UnwritableError(path, exc)
+        raise _board_unwritable(exc, out_dir) from None
+    with fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _board_unwritable(exc: UnwritableError, out_dir: Path) -> UnwritableError:
+    """The advice for a board file: each is replaced whole or not at all, so none is damaged."""
+    fix = "free some space" if exc.full else f"make {str(out_dir)!r} writable"
+    return exc.advise(
+        f"no leaderboard file there is half-written; {fix} and run the same command again, "
+        "or choose another --out"
+    )
 
 
 def _stderr(message: str) -> None:
@@ -246,16 +266,19 @@ def write(board: Board, out_dir: Path) -> list[Path]:
     from .text import to_csv, to_markdown
 
     plot = out_dir / f"{board.stem}-curves.png"
-    write_plot(board, plot)
-    texts = {
-        ".json": json.dumps(board.as_dict(), indent=2, sort_keys=True) + "\n",
-        ".csv": to_csv(board),
-        ".md": to_markdown(board, plot_name=plot.name),
-        ".html": render(board, out_dir, plot),
-    }
     written = []
-    for suffix, text in texts.items():
-        path = out_dir / f"{board.stem}{suffix}"
-        atomic_write_text(path, text)
-        written.append(path)
+    try:
+        write_plot(board, plot)
+        texts = {
+            ".json": json.dumps(board.as_dict(), indent=2, sort_keys=True) + "\n",
+            ".csv": to_csv(board),
+            ".md": to_markdown(board, plot_name=plot.name),
+            ".html": render(board, out_dir, plot),
+        }
+        for suffix, text in texts.items():
+            path = out_dir / f"{board.stem}{suffix}"
+            atomic_write_text(path, text)
+            written.append(path)
+    except UnwritableError as exc:
+        raise _board_unwritable(exc, out_dir) from None
     return [*written, plot]
