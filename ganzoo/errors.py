@@ -75,6 +75,14 @@ class DivergenceError(GanzooError):
     """Training produced a non-finite loss."""
 
 
+class PeerLost(GanzooError):
+    """Another process of a distributed job is gone: this one stops with one line, no traceback.
+
+    The launcher reports the cause (which rank, killed by which signal); this
+    rank's gloo or NCCL traceback would only bury it.
+    """
+
+
 class Interrupted(GanzooError):
     """Ctrl-C or SIGTERM: exit status 128 + the signal's number (130, 143), as shells expect."""
 

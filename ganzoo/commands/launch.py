@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -80,15 +81,58 @@ def _launch(nproc: int, argv: list[str]) -> None:
     try:
         elastic_launch(config, sys.executable)("-m", "ganzoo", *argv)
     except ChildFailedError as exc:
-        rank, failure = exc.get_first_failure()
-        code = failure.exitcode if failure.exitcode > 0 else 128 - failure.exitcode
-        raise _Failed(
-            f"rank {rank} of {nproc} failed (exit status {code}); its message is above", code
-        ) from None
+        raise _failed(exc.failures, nproc, argv) from None
     except SignalException as exc:
         raise Interrupted(
             f"stopped by {exc.sigval.name}; the workers were told to stop", exc.sigval
         ) from None
+
+
+def _failed(failures: dict[int, Any], nproc: int, argv: list[str]) -> GanzooError:
+    """The launcher's report as one line: the rank killed by a signal, or the first that failed.
+
+    A rank killed outright (SIGKILL, a segfault) says nothing itself; the others
+    then fail in a collective with a one-line "lost contact", or die of the
+    SIGTERM the launcher sends them to stop (recorded as failures too).  So a
+    rank killed by another signal is the cause, named with its signal, whatever
+    order the launcher gives (its timestamps are in whole seconds).
+    """
+    killed = {rank: f.signal_name() for rank, f in sorted(failures.items()) if f.exitcode < 0}
+    cause = {rank: name for rank, name in killed.items() if name != "SIGTERM"}
+    if not cause and len(killed) == len(failures):  # every rank was stopped from outside
+        cause = killed
+    if not cause:
+        exited = [rank for rank, f in failures.items() if f.exitcode > 0]
+        rank = min(exited, key=lambda r: (failures[r].timestamp, r))
+        code = failures[rank].exitcode
+        return _Failed(
+            f"rank {rank} of {nproc} failed (exit status {code}); its message is above", code
+        )
+    if len(cause) == 1:
+        ((rank, name),) = cause.items()
+        what = f"rank {rank} of {nproc} was killed by {name}"
+    else:
+        what = f"ranks {', '.join(f'{r} ({n})' for r, n in cause.items())} of {nproc} were killed"
+    code = 128 - failures[next(iter(cause))].exitcode
+    return _Failed(f"{what}; {_resume_advice(argv)}", code)
+
+
+def _resume_advice(argv: list[str]) -> str:
+    """How to go on: ``train`` resumes from its last checkpoint; anything else starts again."""
+    args = list(argv)
+    while args and args[0].startswith("-"):  # --traceback, --plugins-dir DIR
+        args = args[2:] if args[0] == "--plugins-dir" else args[1:]
+    if not args or args[0] != "train":
+        return "run the same command again"
+    out = next((a.partition("=")[2] for a in args if a.startswith("--out=")), None)
+    if out is None and "--out" in args[:-1]:
+        out = args[args.index("--out") + 1]
+    from ..train.checkpoint import list_checkpoints
+
+    found = list_checkpoints(Path(out) / "checkpoints") if out else []
+    if not found:
+        return "no checkpoint was written yet; the same command starts the run again"
+    return f"the job can be resumed from the last checkpoint, {found[-1][1]}, by running the same command"
 
 
 class _Failed(GanzooError):

@@ -12,14 +12,50 @@ so asking "did any rank get SIGTERM?" each step never waits for the GPU.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from ..device import resolve_device
-from ..errors import GanzooError
+from ..errors import GanzooError, PeerLost
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: What gloo and NCCL say when the process at the other end is gone (killed, crashed, exited).
+_GONE = re.compile(
+    r"connection (?:reset|closed|refused)[a-z ]*|broken pipe|timed out|timing out|"
+    r"remote process exited|communicator was aborted",
+    re.IGNORECASE,
+)
+
+
+def collective(method: F) -> F:
+    """A collective whose peer is gone fails as one line (``PeerLost``), not a gloo traceback.
+
+    When one rank is killed, the others learn it from the collective they were
+    in ("Connection reset by peer"); that is a consequence, and the launcher
+    reports the cause (which rank, which signal).
+    """
+
+    @functools.wraps(method)
+    def checked(self: World, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except RuntimeError as exc:  # gloo's and NCCL's errors (DistError's kinds included)
+            gone = _GONE.search(str(exc)) if self.distributed else None
+            if gone is None:
+                raise
+            raise PeerLost(
+                f"lost contact with another process of this job ({gone.group(0).strip()}): "
+                "it stopped or was killed, so this one stops too"
+            ) from None
+
+    return checked  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -45,10 +81,12 @@ class World:
 
     # ------------------------------------------------------------ collectives
 
+    @collective
     def barrier(self) -> None:
         if self.distributed:
             torch.distributed.barrier(group=self.control)
 
+    @collective
     def broadcast_object(self, value: Any) -> Any:
         """Rank 0's ``value`` on every rank."""
         if not self.distributed:
@@ -57,6 +95,7 @@ class World:
         torch.distributed.broadcast_object_list(box, src=0, group=self.control)
         return box[0]
 
+    @collective
     def gather_objects(self, value: Any) -> list[Any]:
         """Every rank's ``value``, in rank order, on every rank."""
         if not self.distributed:
@@ -65,6 +104,7 @@ class World:
         torch.distributed.all_gather_object(out, value, group=self.control)
         return out
 
+    @collective
     def largest(self, value: int) -> int:
         """The largest ``value`` over the ranks: on the host, so it never waits for a GPU."""
         if not self.distributed:
@@ -73,6 +113,7 @@ class World:
         torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX, group=self.control)
         return int(t)
 
+    @collective
     def mean(self, values: dict[str, float]) -> dict[str, float]:
         """Logged scalars averaged over the ranks (each rank logs its share of the batch)."""
         if not self.distributed or not values:
@@ -82,6 +123,7 @@ class World:
         torch.distributed.all_reduce(t, group=self.control)
         return {k: float(v) / self.size for k, v in zip(keys, t.tolist(), strict=True)}
 
+    @collective
     def broadcast_tensors(self, tensors: list[torch.Tensor]) -> None:
         """Rank 0's values in ``tensors``, in place (parameters and buffers at the start)."""
         if self.distributed:
@@ -90,6 +132,7 @@ class World:
                 torch.distributed.broadcast(flat, src=0)
                 _unflatten(flat, group)
 
+    @collective
     def average(self, tensors: list[torch.Tensor]) -> None:
         """Each tensor replaced, in place, by its mean over the ranks: one all-reduce per dtype
         (StyleGAN3's phase-wise gradient averaging, with no DDP wrapper to trip over)."""
@@ -140,6 +183,7 @@ class World:
             out[name] = full
         return out
 
+    @collective
     def _all_gather(self, tensor: torch.Tensor) -> list[torch.Tensor]:
         """Every rank's ``tensor`` (same shape everywhere), on the CPU, in rank order."""
         parts = [torch.empty_like(tensor, device=self.device) for _ in range(self.size)]
