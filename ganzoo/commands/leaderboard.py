@@ -79,6 +79,20 @@ def eval_leaderboard_cmd(
         click.echo(f"\nwritten: {Path(out) / board.stem}.{{json,csv,md,html}} and -curves.png\n")
 
 
+def _view(latest: bool, best: bool, every: bool) -> str:
+    """The rows shown; two of the flags ask for different rows, which is a mistake, not a choice."""
+    from ..errors import GanzooError
+
+    flags = {"--latest": latest, "--best": best, "--all-checkpoints": every}
+    given = [name for name, on in flags.items() if on]
+    if len(given) > 1:
+        raise GanzooError(
+            f"{' and '.join(given)} choose different rows; give one of --latest, --best, "
+            "--all-checkpoints"
+        )
+    return "best" if best else "all" if every else "final"
+
+
 def _warn_damaged(damaged: list[DamagedBoardError]) -> None:
     from ..errors import warn
 
@@ -95,19 +109,14 @@ def _warn_damaged(damaged: list[DamagedBoardError]) -> None:
     type=click.Choice(["table", "md", "csv", "html", "json"]),
 )  # fmt: skip
 @click.option(
-    "--latest",
-    "view",
-    flag_value="final",
-    default=True,
-    help="One row per run: its latest scored checkpoint (the default).",
+    "--latest", is_flag=True, help="One row per run: its latest scored checkpoint (the default)."
 )
 @click.option(
     "--best",
-    "view",
-    flag_value="best",
+    is_flag=True,
     help="One row per run: its best checkpoint, chosen on the evaluation reference (optimistic).",
 )
-@click.option("--all-checkpoints", "view", flag_value="all", help="Every scored checkpoint.")
+@click.option("--all-checkpoints", "every", is_flag=True, help="Every scored checkpoint.")
 @click.option(
     "--dir",
     "directory",
@@ -115,7 +124,7 @@ def _warn_damaged(damaged: list[DamagedBoardError]) -> None:
     show_default=True,
     type=click.Path(file_okay=False),
 )
-def leaderboard_cmd(dataset, extractor, sort, fmt, view, directory) -> None:
+def leaderboard_cmd(dataset, extractor, sort, fmt, latest, best, every, directory) -> None:
     """Show a leaderboard written by `ganzoo eval leaderboard` or `ganzoo zoo`.
 
     Only reads: each table's real-data floor shows when `ganzoo eval
@@ -126,6 +135,7 @@ def leaderboard_cmd(dataset, extractor, sort, fmt, view, directory) -> None:
     from ..errors import GanzooError
     from ..leaderboard import text
 
+    view = _view(latest, best, every)
     boards, damaged = lb.scan(directory)
     names = ", ".join(b.stem for b in boards) or "none"
     chosen = [
