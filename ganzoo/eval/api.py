@@ -79,10 +79,26 @@ def evaluate(
     result.intervals = intervals
     if per_class:
         result.extra["per_class"] = per_class
+    if source.has_model:
+        result.extra["scored_model"] = _scored_model(source.model)
     if write and source.run_dir is not None and world.is_main:
         result.write(source.run_dir)
     world.barrier()  # the ranks leave together: none tears down its connections mid-write
     return result
+
+
+def _scored_model(model: Any) -> dict[str, Any]:
+    """The model that was scored, as loaded: a leaderboard row shows it, not run.json's claim."""
+    from .. import plugins
+
+    name = getattr(model, "name", None)
+    entry = plugins.registry("register_models").get(name) if isinstance(name, str) else None
+    return {
+        "model": name,
+        "family": getattr(model, "family", None),
+        "plugin": entry.plugin if entry is not None else None,
+        "parameters": model.num_parameters(),
+    }
 
 
 def _sampling(source: sources.Source, request: EvalRequest):

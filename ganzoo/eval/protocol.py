@@ -78,7 +78,8 @@ def result_key(result: dict[str, Any]) -> tuple[str, int | None, bool | None] | 
     protocol = result.get("protocol")
     if not isinstance(protocol, dict):
         return None
-    checkpoint = protocol.get("checkpoint") or {}
+    checkpoint = protocol.get("checkpoint")
+    checkpoint = checkpoint if isinstance(checkpoint, dict) else {}  # a malformed file's
     return protocol_id(protocol), checkpoint.get("step"), checkpoint.get("ema")
 
 
@@ -168,6 +169,8 @@ class EvalResult:
         ]
         seeds = len(self.per_seed)
         for key, value in self.metrics.items():
+            if key == "kernel_inception_distance_std" and kid_subsets_are_whole_sets(p):
+                continue  # results stored before such a std was dropped at the source
             low_high = self.intervals.get(key)
             interval = f" [{low_high[0]:.4g}, {low_high[1]:.4g}]" if low_high else ""
             spread = f" ± {self.metrics_std[key]:.4g} over {seeds} seeds" if seeds > 1 else ""
@@ -195,9 +198,19 @@ class EvalResult:
         return "\n".join(lines)
 
 
+def kid_subsets_are_whole_sets(protocol: dict[str, Any]) -> bool:
+    """KID's subsets each held every image of both sets, so its std over them means nothing."""
+    size = (protocol.get("settings") or {}).get("kid_subset_size")
+    counts = (
+        protocol["generated"].get("num_images"),
+        (protocol.get("reference") or {}).get("num_images"),
+    )
+    return isinstance(size, int) and all(isinstance(n, int) and size >= n for n in counts)
+
+
 def _key_of(path: Path) -> tuple[str, int | None, bool | None] | None:
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        return result_key(data) if isinstance(data, dict) else None
+    except (OSError, ValueError, AttributeError, TypeError):  # unreadable or malformed
         return None
-    return result_key(data) if isinstance(data, dict) else None

@@ -9,20 +9,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
 from ..eval.protocol import result_key as result_identity
+from ..safefiles import JSON_LIMIT, Refused, read_png, read_regular
+from .results import run_results, scored_model
 from .table import INTERVALS, METRICS, comparable_protocol, protocol_id, stem
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A run's file, or None: an unreadable result loses its own row, it never stops a rebuild."""
+def read_json(path: Path, folder: Path | None = None) -> dict[str, Any] | None:
+    """A run's file, or None: an unreadable result loses its own row, it never stops a rebuild.
+
+    Read as ``safefiles.read_regular`` reads: a FIFO, a device, a file over the
+    size limit or (given ``folder``) one resolving outside it counts as unreadable.
+    """
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(read_regular(path, JSON_LIMIT, folder, "the run directory"))
+    except (OSError, Refused, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -55,16 +60,18 @@ def result_matches(result: dict[str, Any], run_dataset: str, dataset: str, extra
 
 
 def _sample_grid(run_dir: Path, step: int) -> Path | None:
+    """The grid drawn at ``step``, else the run's newest (a symlink counts: it is checked later)."""
     exact = run_dir / "samples" / f"step-{step:08d}.png"
-    if exact.is_file():
+    if os.path.lexists(exact):
         return exact
     grids = sorted((run_dir / "samples").glob("step-*.png"))
     return grids[-1] if grids else None
 
 
-def _copy_atomic(src: Path, dst: Path) -> None:
-    with atomic_write(dst) as fh, open(src, "rb") as source:
-        shutil.copyfileobj(source, fh)
+def _write_grid(data: bytes, dst: Path) -> None:
+    """The checked bytes go to the board, never the path: a file swapped since is not copied."""
+    with atomic_write(dst) as fh:
+        fh.write(data)
 
 
 def _results(
@@ -76,9 +83,8 @@ def _results(
     may hold the same result twice; the newest one counts.
     """
     newest: dict[Any, tuple[Path, dict[str, Any]]] = {}
-    for path in sorted((run_dir / "eval").glob("*.json")):
-        result = read_json(path)
-        if result is None or not result_matches(result, run_dataset, dataset, extractor):
+    for path, result in run_results(run_dir):
+        if not result_matches(result, run_dataset, dataset, extractor):
             continue
         key = result_identity(result)
         held = newest.get(key)
@@ -122,42 +128,59 @@ def metric_columns(result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _row(
+    result: dict[str, Any], info: dict[str, Any], progress: dict[str, Any],
+    versions: dict[str, str | None],
+) -> dict[str, Any]:  # fmt: skip
+    """One row of a checked result; the model is the one the result says was scored."""
+    protocol = result["protocol"]
+    step = protocol["checkpoint"]["step"]
+    at_step = _dict(progress.get(str(step)))
+    model = scored_model(result, info)
+    return {
+        "protocol": protocol_id(protocol),
+        **model,
+        "plugin_version": versions.get(model["plugin"] or ""),
+        "step": step,
+        "ema": protocol["checkpoint"].get("ema"),
+        "train_time_s": at_step.get("elapsed_s", 0.0 if step == 0 else None),
+        "device": at_step.get("device"),
+        "seeds": max(len((protocol.get("generated") or {}).get("seeds") or []), 1),
+        "nfe": ((protocol.get("generated") or {}).get("sampling") or {}).get("nfe"),
+        "_protocol": comparable_protocol(protocol),
+        **metric_columns(result),
+    }
+
+
 def collect_run(
     run_dir: Path, out_dir: Path, dataset: str, extractor: str, versions: dict[str, str | None]
 ) -> list[dict[str, Any]]:
-    """Rows of one run: one per (checkpoint, protocol) result for this dataset and extractor."""
-    info = read_json(run_dir / "run.json") or {}
-    progress = (read_json(run_dir / "progress.json") or {}).get("checkpoints", {})
+    """Rows of one run: one per (checkpoint, protocol) result for this dataset and extractor.
+
+    A row's sample grid is copied only when it is a PNG inside the run directory
+    (``safefiles.read_png``); otherwise the row keeps its numbers, without a picture.
+    """
+    info = read_json(run_dir / "run.json", run_dir) or {}
+    progress = _dict(_dict(read_json(run_dir / "progress.json", run_dir)).get("checkpoints"))
     rel_run = os.path.relpath(run_dir.resolve(), out_dir.resolve())
     key = hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
+    grids: dict[Path, bytes | None] = {}  # each grid checked (and warned about) once
     rows = []
     for path, result in _results(run_dir, info.get("dataset", ""), dataset, extractor):
-        protocol = result["protocol"]
-        step = int(protocol["checkpoint"]["step"])
-        at_step = progress.get(str(step)) or {}
-        row: dict[str, Any] = {
-            "protocol": protocol_id(protocol),
-            "model": info.get("model"),
-            "family": info.get("family"),
-            "plugin": info.get("plugin"),
-            "plugin_version": versions.get(info.get("plugin") or ""),
-            "parameters": info.get("parameters"),
-            "step": step,
-            "ema": protocol["checkpoint"].get("ema"),
-            "train_time_s": at_step.get("elapsed_s", 0.0 if step == 0 else None),
-            "device": at_step.get("device"),
-            "seeds": max(len((protocol.get("generated") or {}).get("seeds") or []), 1),
-            "nfe": ((protocol.get("generated") or {}).get("sampling") or {}).get("nfe"),
-            "run": rel_run,
-            "result": os.path.relpath(path.resolve(), out_dir.resolve()),
-            "_protocol": comparable_protocol(protocol),
-            **metric_columns(result),
-        }
-        grid = _sample_grid(run_dir, step)
-        if grid is not None:
+        row = _row(result, info, progress, versions)
+        row["run"] = rel_run
+        row["result"] = os.path.relpath(path.resolve(), out_dir.resolve())
+        grid = _sample_grid(run_dir, row["step"])
+        if grid is not None and grid not in grids:
+            grids[grid] = read_png(grid, run_dir, "sample grid", "the run directory")
+        if grid is not None and grids[grid] is not None:
             name = f"{run_dir.resolve().name}-{key}-{grid.stem}.png"
             target = out_dir / f"{stem(dataset, extractor)}-samples" / name
-            _copy_atomic(grid, target)
+            _write_grid(grids[grid], target)
             row["sample_grid"] = os.path.relpath(target, out_dir)
         rows.append(row)
     return rows

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..safefiles import read_png
 from . import notes
 from .table import LABELS, Board, is_floor
 from .text import (
@@ -100,10 +101,14 @@ HEADS = [
 ]
 
 
-def _data_uri(path: Path) -> str | None:
-    try:
-        data = path.read_bytes()
-    except OSError:
+def _data_uri(path: Path, out_dir: Path, what: str) -> str | None:
+    """A PNG inside the board folder as a data URI; anything else is left out with a warning.
+
+    A board JSON may be someone else's: its rows must not embed ``/etc/hostname``
+    or a symlinked secret in a page that gets published.
+    """
+    data = read_png(path, out_dir, what, "the board folder")
+    if data is None:
         return None
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
@@ -117,7 +122,7 @@ def _num(value: Any) -> str:
 def _row(row: pd.Series, metrics: list[str], out_dir: Path, above: bool) -> str:
     """One ``<tr>``: every value escaped, numbers also as ``data-value`` for sorting."""
     grid = row.get("sample_grid")
-    uri = _data_uri(out_dir / grid) if isinstance(grid, str) else None
+    uri = _data_uri(out_dir / grid, out_dir, "sample grid") if isinstance(grid, str) else None
     step = format_text(None if pd.isna(row["step"]) else int(row["step"]))
     image = f'<img alt="samples of {escape(str(row["model"]))} at step {step}" src="{uri}">'
     version = row["plugin_version"]
@@ -179,7 +184,7 @@ def render(
         body.append("<p>No results yet.</p>")
     for pid in board.protocol_ids():
         body.append(_table(board, pid, out_dir, sort, view))
-    uri = _data_uri(plot) if plot is not None else None
+    uri = _data_uri(plot, out_dir, "curves plot") if plot is not None else None
     if uri:
         body.append(
             '<section class="plot"><h2>FID against training steps and wall time (every '

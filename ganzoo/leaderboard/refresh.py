@@ -18,9 +18,11 @@ from typing import Any
 from ..errors import GanzooError, warn
 from ..eval.request import EvalRequest
 from ..pretrained.asrun import stands_for
+from ..safefiles import JSON_LIMIT, Refused, each_warning_once, read_regular
 from ..sampling import stored_settings
 from . import floor, store
-from .collect import read_json, result_target
+from .collect import result_target
+from .results import run_results
 from .table import LABELS, METRICS, Board, stem
 
 
@@ -65,10 +67,17 @@ def find_runs(
 
 
 def run_info(run_dir: Path) -> dict[str, Any]:
+    """``run.json``, read as ``safefiles`` reads a run's files (a FIFO there never hangs)."""
+    path = run_dir / "run.json"
     try:
-        return json.loads((run_dir / "run.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise GanzooError(f"{run_dir}/run.json cannot be read ({exc})") from None
+        info = json.loads(read_regular(path, JSON_LIMIT, run_dir, "the run directory"))
+    except Refused as exc:
+        raise GanzooError(f"{path} cannot be read: {exc.reason}") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise GanzooError(f"{path} cannot be read ({exc})") from None
+    if not isinstance(info, dict):
+        raise GanzooError(f"{path} is a JSON {type(info).__name__}, not a run's information")
+    return info
 
 
 def target_of(run_dir: Path, request: EvalRequest) -> tuple[str, str]:
@@ -158,11 +167,7 @@ def pending(
         if not steps:
             warn(f"{run_dir} has no checkpoints; skipped")
             continue
-        results = [
-            r
-            for r in (read_json(p) for p in sorted((run_dir / "eval").glob("*.json")))
-            if r is not None
-        ]
+        results = [result for _, result in run_results(run_dir)]
         for step in steps if all_checkpoints else steps[-1:]:
             if not any(
                 is_scored(r, step, dataset, extractor, chosen, request, sampling, revision)
@@ -179,6 +184,7 @@ def _groups(run_dirs: list[Path], request: EvalRequest) -> dict[tuple[str, str],
     return dict(sorted(groups.items()))
 
 
+@each_warning_once()
 def score_and_rebuild(
     run_dirs: list[Path],
     request: EvalRequest,
@@ -245,8 +251,7 @@ def _score(run_dir: Path, step: int, request: EvalRequest, echo: Callable[[str],
 
 def _run_targets(run_dir: Path) -> set[tuple[str, str]]:
     run_dataset = run_info(run_dir).get("dataset") or ""
-    results = (read_json(p) for p in sorted((run_dir / "eval").glob("*.json")))
-    return {t for r in results if r is not None and (t := result_target(r, run_dataset))}
+    return {t for _, r in run_results(run_dir) if (t := result_target(r, run_dataset))}
 
 
 def result_groups(run_dirs: list[Path], request: EvalRequest) -> dict[tuple[str, str], list[Path]]:
@@ -259,6 +264,7 @@ def result_groups(run_dirs: list[Path], request: EvalRequest) -> dict[tuple[str,
     return dict(sorted(groups.items()))
 
 
+@each_warning_once()
 def rebuild_damaged(
     run_dirs: list[Path],
     request: EvalRequest,

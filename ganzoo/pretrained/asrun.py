@@ -10,12 +10,13 @@ persist with the board, like a committed board's rows without their runs.
 from __future__ import annotations
 
 import json
+import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_text, make_dirs
+from ..atomic import atomic_write, atomic_write_text, make_dirs
+from ..safefiles import read_png
 from .folder import GRID, read_config
 from .registry import locate
 
@@ -44,9 +45,13 @@ def as_run(target: str | Path, out_dir: str | Path) -> Path:
     make_dirs(run_dir / "eval")
     atomic_write_text(run_dir / "run.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
     grid = run_dir / "samples" / f"step-{info[KEY]['step']:08d}.png"
-    if (folder / GRID).is_file() and not grid.is_file():
-        make_dirs(grid.parent)
-        shutil.copyfile(folder / GRID, grid)
+    if os.path.lexists(folder / GRID) and not grid.is_file():
+        # A downloaded folder's samples.png may be a symlink to a secret: only a PNG
+        # inside the folder is copied, and its checked bytes, not the path.
+        data = read_png(folder / GRID, folder, "sample grid", "the model folder")
+        if data is not None:
+            with atomic_write(grid) as fh:
+                fh.write(data)
     return run_dir
 
 

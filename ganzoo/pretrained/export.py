@@ -10,14 +10,17 @@ a number its own weights did not produce.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..errors import GanzooError
+from ..errors import GanzooError, warn
+from ..safefiles import JSON_LIMIT, Refused, read_png, read_regular
 from .card import render
-from .folder import CARD, FORMAT, RESULTS, sampling_state, write_folder
+from .folder import CARD, FORMAT, GRID, RESULTS, sampling_state, write_folder
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -50,7 +53,12 @@ def export_run(
         CARD: render(config, results, grid is not None),
         RESULTS: json.dumps(results, indent=2, sort_keys=True) + "\n",
     }
-    return write_folder(out, tensors, config, texts, grid)
+    with tempfile.TemporaryDirectory(prefix="ganzoo-export-") as staging:
+        checked = None
+        if grid is not None:  # the checked bytes travel, not the run's path to them
+            checked = Path(staging) / GRID
+            checked.write_bytes(grid)
+        return write_folder(out, tensors, config, texts, checked)
 
 
 def _cast(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
@@ -60,10 +68,9 @@ def _cast(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch
 
 def _config(loaded: Any, name: str, dtype: str, license: str, tensors: dict) -> dict[str, Any]:
     from .. import __version__, plugins
-    from ..train.run import read_run_info
 
     info = loaded.info
-    run = (read_run_info(loaded.run_dir) if loaded.run_dir else None) or {}
+    run = _run_file(loaded.run_dir) if loaded.run_dir else {}
     versions = {i.name: i.version for i in plugins.plugin_infos()}
     return {
         "ganzoo_format": FORMAT,
@@ -92,6 +99,22 @@ def _config(loaded: Any, name: str, dtype: str, license: str, tensors: dict) -> 
     }
 
 
+def _run_file(run_dir: Path) -> dict[str, Any]:
+    """``run.json``, read by the rule for the folder's files: its command and versions are
+    copied into a folder meant for upload, so one that leaves the run directory is not."""
+    path = run_dir / "run.json"
+    try:
+        data = json.loads(read_regular(path, JSON_LIMIT, run_dir, "the run directory"))
+    except FileNotFoundError:
+        return {}
+    except Refused as exc:
+        warn(f"{str(path)!r} left out of the export: {exc.reason}")
+        return {}
+    except (OSError, ValueError) as exc:
+        raise GanzooError(f"{path} cannot be read ({exc}); the run directory is damaged") from None
+    return data if isinstance(data, dict) else {}
+
+
 def _dataset_source(dataset: str) -> str | None:
     """Where the training data came from, as its plugin registered it (credits included)."""
     from .. import plugins
@@ -102,17 +125,14 @@ def _dataset_source(dataset: str) -> str | None:
 
 def _stored_results(loaded: Any) -> list[dict[str, Any]]:
     """The run's results for exactly this checkpoint and these weights (EMA or not)."""
+    from ..leaderboard.results import run_results
     from ..leaderboard.table import protocol_id
 
     if loaded.run_dir is None:
         return []
     found = []
-    for path in sorted((loaded.run_dir / "eval").glob("*.json")):
-        try:
-            result = json.loads(path.read_text())
-            point = result["protocol"]["checkpoint"] or {}
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
+    for _, result in run_results(loaded.run_dir):  # checked: a malformed file is one warning
+        point = result["protocol"].get("checkpoint") or {}
         if point.get("step") == loaded.step and point.get("ema") == loaded.ema:
             keep = ("metrics", "metrics_std_over_seeds", "bits_per_dim", "protocol")
             found.append({k: result.get(k) for k in keep})
@@ -136,8 +156,15 @@ def _rescore(model: Any, result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _grid(loaded: Any) -> Path | None:
+def _grid(loaded: Any) -> bytes | None:
+    """The run's grid at the exported step, only if it is a PNG inside the run directory.
+
+    The folder is meant for upload: a ``samples/step-*.png`` symlinked to a
+    secret file is left out with a warning (``ganzoo.safefiles``).
+    """
     if loaded.run_dir is None:
         return None
     grid = loaded.run_dir / "samples" / f"step-{loaded.step:08d}.png"
-    return grid if grid.is_file() else None
+    if not os.path.lexists(grid):
+        return None
+    return read_png(grid, loaded.run_dir, "sample grid", "the run directory")
