@@ -26,8 +26,9 @@ from .errors import warn
 
 #: A sample grid or curves plot larger than this is not a picture ganzoo wrote.
 PNG_LIMIT = 8 * 2**20
-#: Width x height beyond which a PNG is not decoded (a small file can hold a huge image).
-PNG_MAX_PIXELS = 4096 * 4096
+#: A PNG of more pixels than a square of this side is not decoded (a small file can hold a
+#: huge image).
+PNG_MAX_SIDE = 4096
 #: A run's JSON files (run.json, progress.json, results) are far smaller than this.
 JSON_LIMIT = 64 * 2**20
 #: Pseudo-file systems: their "regular files" are the process's or the kernel's state.
@@ -58,14 +59,26 @@ def each_warning_once() -> Iterator[None]:
         _warned.reset(token)
 
 
-def warn_once(message: str) -> None:
-    """``ganzoo.errors.warn``, except a repeat inside ``each_warning_once``."""
+def warn_once(message: str, path: Path | None = None) -> None:
+    """``ganzoo.errors.warn``, except a repeat inside ``each_warning_once``.
+
+    A repeat is the same message, or any message about the same ``path``
+    however it is spelt (``runs/a`` and ``/home/me/runs/a`` are one run).
+    """
     seen = _warned.get()
     if seen is not None:
-        if message in seen:
+        key = message if path is None else _spelling_free(Path(path))
+        if key in seen:
             return
-        seen.add(message)
+        seen.add(key)
     warn(message)
+
+
+def _spelling_free(path: Path) -> str:
+    try:
+        return str(path.parent.resolve() / path.name)
+    except (OSError, RuntimeError):  # a symlink loop above it
+        return str(path)
 
 
 def _kind(mode: int) -> str:
@@ -147,8 +160,8 @@ def png_problem(data: bytes) -> str | None:
             if image.format != "PNG":
                 return f"it is a {image.format or 'non-PNG'} image, not a PNG"
             width, height = image.size
-            if width * height > PNG_MAX_PIXELS:
-                return f"it is {width}x{height} pixels, more than {PNG_MAX_PIXELS} in all"
+            if width * height > PNG_MAX_SIDE**2:
+                return f"it is {width}x{height} pixels, more than {PNG_MAX_SIDE}x{PNG_MAX_SIDE}"
             image.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -174,5 +187,5 @@ def read_png(path: Path, folder: Path, what: str, where: str) -> bytes | None:
         problem = exc.reason
     if problem is None:
         return data
-    warn_once(f"{what} {str(path)!r} left out: {problem}")
+    warn_once(f"{what} {str(path)!r} left out: {problem}", path)
     return None

@@ -276,11 +276,14 @@ def damage_checkpoint(result: dict) -> str:
     return "protocol.checkpoint is 'step-4', not an object"
 
 
-def two_runs(scored, tmp_path: Path) -> tuple[Path, Path]:
-    runs = tmp_path / "runs"
+def two_runs(scored, tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    """(runs, boards) as relative paths: the commands meet each file under two spellings
+    (as given, and resolved), and must still warn about it once."""
+    monkeypatch.chdir(tmp_path)
+    runs = Path("runs")
     for name in ("good", "bad"):
         shutil.copytree(scored[0], runs / name)
-    return runs, fresh_boards(scored, tmp_path / "boards")
+    return runs, fresh_boards(scored, Path("boards"))
 
 
 def damage(run: Path, change, name: str | None = None) -> tuple[Path, str]:
@@ -296,8 +299,8 @@ def damage(run: Path, change, name: str | None = None) -> tuple[Path, str]:
 
 
 @pytest.mark.parametrize("change", [damage_step, damage_checkpoint])
-def test_rebuild_loses_only_the_malformed_results_row(scored, tmp_path, change):
-    runs, out = two_runs(scored, tmp_path)
+def test_rebuild_loses_only_the_malformed_results_row(scored, tmp_path, monkeypatch, change):
+    runs, out = two_runs(scored, tmp_path, monkeypatch)
     built = invoke("eval", "leaderboard", "--runs", runs, *SCORE, "--out", out)
     assert built.exit_code == 0, built.output
     path, reason = damage(runs / "bad", change)
@@ -315,10 +318,10 @@ def test_rebuild_loses_only_the_malformed_results_row(scored, tmp_path, change):
 
 
 @pytest.mark.timeout(120)
-def test_eval_leaderboard_scores_again_beside_a_malformed_result(scored, tmp_path):
+def test_eval_leaderboard_scores_again_beside_a_malformed_result(scored, tmp_path, monkeypatch):
     """The malformed file is not this checkpoint's result: the checkpoint is scored again,
     and writing its new result beside the malformed one does not trip over it either."""
-    runs, out = two_runs(scored, tmp_path)
+    runs, out = two_runs(scored, tmp_path, monkeypatch)
     path, reason = damage(runs / "bad", damage_checkpoint, name="old.json")
 
     built = invoke("eval", "leaderboard", "--runs", runs, *SCORE, "--out", out)

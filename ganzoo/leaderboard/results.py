@@ -96,7 +96,7 @@ def read_result(path: Path, run_dir: Path) -> dict[str, Any] | None:
         problem = "it is not valid JSON"
     if problem is None:
         return result
-    warn_once(f"result {str(path)!r} left out: {problem}")
+    warn_once(f"result {str(path)!r} left out: {problem}", path)
     return None
 
 
