@@ -66,6 +66,8 @@ class DDPMConfig:
             raise ValueError("lr must be positive, warmup_steps >= 0, dropout in [0, 1)")
         if not 0.0 <= self.label_dropout < 1.0:
             raise ValueError("label_dropout must lie in [0, 1)")
+        if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
+            raise ValueError("beta1 and beta2 must lie in [0, 1)")
         if self.guidance_scale != 1.0 and not (self.conditional and self.label_dropout > 0):
             raise ValueError(
                 "guidance_scale other than 1 needs conditional=true and label_dropout > 0"

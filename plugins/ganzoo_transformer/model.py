@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from ganzoo import Batch, Model, Phase, SpecError
 
 from .net import TokenTransformer
-from .tokens import PatchTokenizer, auto_tokenisation, max_levels
+from .tokens import PatchTokenizer, auto_tokenisation, max_levels, vocab_within
 
 #: Largest vocabulary accepted: the output layer is d_model x vocab.
 MAX_VOCAB = 65536
@@ -68,6 +68,8 @@ class TransformerConfig:
             raise ValueError("lr must be positive; weight_decay and warmup_steps non-negative")
         if self.temperature <= 0:
             raise ValueError("temperature must be positive")
+        if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
+            raise ValueError("beta1 and beta2 must lie in [0, 1)")
         if self.sample_batch_size < 1:
             raise ValueError("sample_batch_size must be positive")
 
@@ -126,8 +128,9 @@ class ImageTransformer(Model):
                 f"transformer: {spec.height}x{spec.width} images in {patch}x{patch} patches make "
                 f"{tokens} tokens (limit {MAX_TOKENS}); use a larger --set patch_size"
             )
-        vocab = levels ** (spec.channels * patch * patch)
-        if vocab > MAX_VOCAB:
+        digits = spec.channels * patch * patch
+        if not vocab_within(levels, digits, MAX_VOCAB):
+            vocab = f"{levels**digits}" if vocab_within(levels, digits, 10**30) else "more"
             raise SpecError(
                 f"transformer: {levels} levels on {spec.channels}-channel {patch}x{patch} patches "
                 f"make {vocab} token ids (limit {MAX_VOCAB}); lower --set levels or patch_size"

@@ -96,6 +96,19 @@ def auto_tokenisation(channels: int, max_vocab: int) -> tuple[int, int]:
 
 def max_levels(digits: int, max_vocab: int) -> int:
     levels = 1
-    while levels < 256 and (levels + 1) ** digits <= max_vocab:
+    while levels < 256 and vocab_within(levels + 1, digits, max_vocab):
         levels += 1
     return levels
+
+
+def vocab_within(levels: int, digits: int, limit: int) -> bool:
+    """Whether ``levels ** digits <= limit``, compared in logarithms first.
+
+    A model folder's config may claim a million channels or a patch a million
+    pixels wide; the power itself would then have billions of digits.
+    """
+    if levels <= 1:
+        return True
+    if digits * math.log2(levels) > math.log2(max(limit, 1)) + 1:
+        return False
+    return levels**digits <= limit
