@@ -27,8 +27,11 @@ from typing import Any
 import torch
 
 from ..errors import GanzooError
+from .fields import check_fields
 
 FORMAT = 1
+#: A config.json is a few kilobytes; a file of megabytes is not one.
+MAX_CONFIG_BYTES = 2**20
 WEIGHTS, CONFIG, CARD, GRID, RESULTS = (
     "model.safetensors",
     "config.json",
@@ -58,15 +61,22 @@ def write_folder(
     texts: dict[str, str],
     grid: Path | None,
 ) -> Path:
-    """Write the folder into a temporary sibling, then rename it to ``out`` (which must not exist)."""
+    """Write the folder into a temporary sibling, then rename it to ``out`` (which must not exist).
+
+    A destination that cannot be written (read-only, full, not a folder) is one
+    line naming it, and the temporary sibling is removed.
+    """
     from safetensors.torch import save
 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise GanzooError(f"{str(out)!r} already exists; choose another --out or remove it")
     data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
     config = {**config, "weights_sha256": hashlib.sha256(data).hexdigest()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise _unwritable(out, _existing(out.parent), exc) from None
     try:
         (staging / WEIGHTS).write_bytes(data)
         (staging / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
@@ -76,27 +86,53 @@ def write_folder(
             shutil.copyfile(grid, staging / GRID)
         os.chmod(staging, 0o755)
         os.replace(staging, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(out, out.parent, exc) from None
         raise
     return out
 
 
+def _unwritable(out: Path, folder: Path, exc: OSError) -> GanzooError:
+    return GanzooError(
+        f"cannot write the model folder {str(out)!r} in {str(folder)!r} "
+        f"({exc.strerror or exc}); choose another --out"
+    )
+
+
+def _existing(path: Path) -> Path:
+    """The nearest folder of ``path`` that exists: the one that could not be written to."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def read_config(folder: Path) -> dict[str, Any]:
-    """The folder's config.json, checked for the keys loading needs."""
+    """The folder's config.json, its fields checked for type and range (``fields.py``).
+
+    The file is untrusted: it is read only up to ``MAX_CONFIG_BYTES``, and JSON
+    nested too deeply for the parser is refused like any other unreadable file.
+    """
+    path = folder / CONFIG
     try:
-        config = json.loads((folder / CONFIG).read_text())
-    except (OSError, ValueError) as exc:
-        raise GanzooError(f"{folder / CONFIG} cannot be read as JSON ({exc})") from None
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise GanzooError(
+                f"{path} is larger than {MAX_CONFIG_BYTES // 2**20} MiB, too large for a model "
+                "config; export the model again"
+            )
+        config = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise GanzooError(f"{path} cannot be read as JSON ({why})") from None
     if not isinstance(config, dict):
-        raise GanzooError(f"{folder / CONFIG} is not a ganzoo model config")
+        raise GanzooError(f"{path} is not a ganzoo model config")
     missing = [key for key in REQUIRED if key not in config]
     if missing:
-        raise GanzooError(
-            f"{folder / CONFIG} lacks {', '.join(missing)}; it was not written by ganzoo export"
-        )
-    if config["ganzoo_format"] > FORMAT:
-        raise GanzooError(f"{folder} was written by a newer ganzoo; upgrade ganzoo to load it")
+        raise GanzooError(f"{path} lacks {', '.join(missing)}; it was not written by ganzoo export")
+    check_fields(config, path, FORMAT)
     return config
 
 

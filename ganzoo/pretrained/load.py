@@ -3,6 +3,13 @@
 Every way this can fail is one line: missing or damaged files, a model whose
 plugin is not installed, a plugin version whose networks no longer fit the
 weights.  Nothing is unpickled (``folder.py``).
+
+A folder is untrusted input, so it is checked before anything is built from
+it, in this order: the config's fields (``fields.py``), the hyperparameters
+through the model's own ``Config``, the weights file's header against the
+shapes the config makes the model build on the meta device (``header.py``,
+``fit.py``), then the weights' sha256.  Only then is the model built and
+loaded, so what loading allocates is bounded by the size of the weights file.
 """
 
 from __future__ import annotations
@@ -12,8 +19,11 @@ from typing import Any
 
 import torch
 
-from ..errors import ConfigError, GanzooError
+from ..errors import GanzooError
+from .fields import shown
+from .fit import build, check_fit, hyperparameters, made_by, misfit, spec_of
 from .folder import WEIGHTS, read_config, read_weights, sampling_state
+from .header import read_header
 from .registry import locate
 
 
@@ -29,13 +39,11 @@ def load_pretrained(name_or_path: str | Path, device: str | torch.device = "cpu"
 
     folder, expected = locate(name_or_path)
     config = read_config(folder)
-    model = _build(config, folder)
-    state = read_weights(folder, [config["weights_sha256"], expected or ""])
-    _load_into(model, state, config, folder)
+    model = _checked_model(config, folder, [config["weights_sha256"], expected or ""])
     model.to(resolve_device(device)).eval()
     return LoadedRun(
         model=model,
-        step=int(config.get("step") or 0),
+        step=config.get("step") or 0,
         ema=bool(config.get("ema")),
         info=config,
         spec=model.spec,
@@ -45,35 +53,33 @@ def load_pretrained(name_or_path: str | Path, device: str | torch.device = "cpu"
     )
 
 
-def _made_by(config: dict[str, Any]) -> str:
-    plugin, version = config.get("plugin") or "?", config.get("plugin_version")
-    return f"plugin {plugin!r}" + (f" version {version}" if version else "")
+def _checked_model(config: dict[str, Any], folder: Path, hashes: list[str]) -> Any:
+    """The folder's model with its weights, built only after every check has passed."""
+    cls = _model_class(config, folder)
+    where = (folder, config)
+    hparams = hyperparameters(cls, config, folder)
+    spec = spec_of(config)
+    check_fit(cls, hparams, spec, read_header(folder / WEIGHTS), where)
+    state = read_weights(folder, hashes)
+    model = build(cls, hparams, spec, where)
+    _load_into(model, state, config, folder)
+    return model
 
 
-def _build(config: dict[str, Any], folder: Path) -> Any:
+def _model_class(config: dict[str, Any], folder: Path) -> type:
     from .. import plugins
-    from ..data.base import DatasetSpec
-    from ..model import build_model
 
     name = config["model"]
     if name not in plugins.registry("register_models"):
         raise GanzooError(
-            f"{folder} holds a {name!r} model made by {_made_by(config)}, which is not installed "
-            "here; install it (ganzoo plugins lists what is)"
+            f"{folder} holds a {shown(name)} model made by {made_by(config)}, which is not "
+            "installed here; install it (ganzoo plugins lists what is)"
         )
-    try:
-        spec = DatasetSpec(
-            **{**config["spec"], "value_range": tuple(config["spec"]["value_range"])}
-        )
-        return build_model(name, spec, config["hyperparameters"])
-    except (ConfigError, TypeError, KeyError) as exc:
-        raise GanzooError(
-            f"{folder} does not fit the installed {name!r} model ({exc}); it was made by "
-            f"{_made_by(config)}: install that version"
-        ) from None
+    return plugins.lookup("register_models", name, "model").obj
 
 
 def _load_into(model: Any, state: dict[str, torch.Tensor], config: dict, folder: Path) -> None:
+    """Copy the weights in (``check_fit`` compared their shapes; this re-checks what was read)."""
     target = sampling_state(model)
     problems = [f"missing {k}" for k in sorted(set(target) - set(state))]
     problems += [f"unexpected {k}" for k in sorted(set(state) - set(target))]
@@ -83,8 +89,5 @@ def _load_into(model: Any, state: dict[str, torch.Tensor], config: dict, folder:
         if k in state and tuple(state[k].shape) != tuple(v.shape)
     ]
     if problems:
-        raise GanzooError(
-            f"{folder / WEIGHTS} does not fit the installed {config['model']!r} model "
-            f"({'; '.join(problems[:3])}); it was made by {_made_by(config)}: install that version"
-        )
+        raise misfit(folder, config, f"{folder / WEIGHTS}: {'; '.join(problems[:3])}")
     model.load_state_dict({k: v.to(target[k].dtype) for k, v in state.items()}, strict=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import GanzooError
 from .folder import is_model_folder
@@ -80,16 +81,14 @@ def locate(target: str | Path) -> tuple[Path, str | None]:
 
 def pretrained_rows() -> list[dict]:
     """What ``ganzoo models --pretrained`` shows, read from each folder (no torch needed)."""
-    import json
-
     rows = []
     for entry in pretrained_models().values():
+        config = _json(entry.folder / "config.json", dict) or {}
+        results = [r for r in _json(entry.folder / "eval.json", list) or [] if isinstance(r, dict)]
         try:
-            config = json.loads((entry.folder / "config.json").read_text())
-            results = json.loads((entry.folder / "eval.json").read_text())
             size = (entry.folder / "model.safetensors").stat().st_size
-        except (OSError, ValueError):
-            config, results, size = {}, [], None
+        except OSError:
+            size = None
         rows.append(
             {
                 "name": entry.name,
@@ -108,12 +107,35 @@ def pretrained_rows() -> list[dict]:
     return rows
 
 
+def _json(path: Path, kind: type) -> Any:
+    """The JSON in ``path`` if it is a ``kind``, else None: a listing shows what it can read."""
+    import json
+
+    from .folder import MAX_CONFIG_BYTES
+
+    try:
+        with path.open("rb") as fh:
+            data = json.loads(fh.read(MAX_CONFIG_BYTES * 16))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, kind) else None
+
+
 def _headline(result: dict) -> dict:
-    p = result.get("protocol") or {}
+    p = _dict(result.get("protocol"))
+    metrics = _dict(result.get("metrics"))
     return {
-        "extractor": (p.get("extractor") or {}).get("name"),
-        "num_generated": (p.get("generated") or {}).get("num_images"),
-        "num_real": (p.get("reference") or {}).get("num_images"),
+        "extractor": _dict(p.get("extractor")).get("name"),
+        "num_generated": _dict(p.get("generated")).get("num_images"),
+        "num_real": _dict(p.get("reference")).get("num_images"),
         "protocol_id": result.get("protocol_id"),
-        "metrics": result.get("metrics") or {},
+        "metrics": {
+            k: v
+            for k, v in metrics.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        },
     }
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
