@@ -298,10 +298,15 @@ def _unwritable_parent(tmp_path: Path) -> Path:
     pytest.skip("running as root with no folder that refuses writes (no /sys)")
 
 
-def test_export_to_a_read_only_destination_is_one_line(tmp_path):
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("export") / "run"
     train = ["train", "--model", "gan", "--batch-size", "16", "--steps", "2", "-q", "--out", run]
     assert invoke(*train).exit_code == 0
+    return run
+
+
+def test_export_to_a_read_only_destination_is_one_line(run, tmp_path):
     parent = _unwritable_parent(tmp_path)
     try:
         result = invoke("export", run, "--out", parent / "my-gan")
@@ -313,3 +318,9 @@ def test_export_to_a_read_only_destination_is_one_line(tmp_path):
     finally:
         if parent.is_relative_to(tmp_path):
             parent.chmod(0o755)
+
+
+def test_export_below_a_file_is_one_line(run, tmp_path):
+    (tmp_path / "afile").write_text("a file where a folder is expected")
+    result = invoke("export", run, "--out", tmp_path / "afile" / "sub" / "my-gan")
+    assert_one_line(result, f"in '{tmp_path / 'afile'}' (it is a file)")

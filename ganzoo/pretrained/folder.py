@@ -95,9 +95,10 @@ def write_folder(
 
 
 def _unwritable(out: Path, folder: Path, exc: OSError) -> GanzooError:
+    why = "it is a file" if folder.exists() and not folder.is_dir() else exc.strerror or exc
     return GanzooError(
-        f"cannot write the model folder {str(out)!r} in {str(folder)!r} "
-        f"({exc.strerror or exc}); choose another --out"
+        f"cannot write the model folder {str(out)!r} in {str(folder)!r} ({why}); "
+        "choose another --out"
     )
 
 
