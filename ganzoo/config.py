@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import types
 import typing
@@ -32,11 +33,41 @@ def option(default: Any, help: str, **cli: Any) -> Any:
 
     ``cli`` tunes the option ``ganzoo.commands.options.options_from`` derives:
     ``flag`` (the option's name, default ``--field-name``), ``aliases``,
-    ``short``, ``min`` (a lower bound; ``min_open=True`` excludes it), ``choices``,
-    ``directory=True`` (a folder path); ``cli=False`` keeps the field out of the
-    command line.
+    ``short``, ``min`` and ``max`` (bounds; ``min_open=True`` / ``max_open=True``
+    exclude them), ``choices``, ``directory=True`` (a folder path); ``cli=False``
+    keeps the field out of the command line.  The bounds are enforced by
+    ``check_ranges`` on the dataclass itself, so the library, the CLI and the zoo
+    refuse the same values with the same line.
     """
     return dataclasses.field(default=default, metadata={"help": help, **cli})
+
+
+def check_ranges(obj: Any) -> None:
+    """Refuse a numeric field outside its ``option`` bounds, or not finite (NaN, inf).
+
+    A NaN slips through every comparison, and click's ranges compare, so the
+    finiteness test lives here, where every way of building the options passes.
+    """
+    for f in dataclasses.fields(obj):
+        problem = _range_problem(getattr(obj, f.name), f.metadata)
+        if problem:
+            flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+            raise ConfigError(f"{flag} {problem}")
+
+
+def _range_problem(value: Any, meta: typing.Mapping[str, Any]) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value):
+        return f"must be a finite number, not {value}"
+    low, high = meta.get("min"), meta.get("max")
+    if low is not None and (value <= low if meta.get("min_open") else value < low):
+        return (
+            f"must be {'greater than' if meta.get('min_open') else 'at least'} {low}, not {value}"
+        )
+    if high is not None and (value >= high if meta.get("max_open") else value > high):
+        return f"must be {'less than' if meta.get('max_open') else 'at most'} {high}, not {value}"
+    return None
 
 
 def describe(cls: type) -> list[dict[str, Any]]:
@@ -206,7 +237,10 @@ def _coerce_scalar(value: Any, tp: Any) -> Any:
     if tp is float:
         if isinstance(value, bool):
             raise TypeError("expected a number, got a boolean")
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):  # nan, inf, 1e309: no hyperparameter means that
+            raise ValueError("expected a finite number")
+        return number
     if tp is str:
         if isinstance(value, (bool, list, tuple, dict)):
             raise TypeError(f"expected a string, got {type(value).__name__}")

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 
+#: The largest seed any option takes: 63 bits, what ``derived_seed`` makes (torch and numpy take all).
+MAX_SEED = 2**63 - 1
+
 
 def derived_seed(*parts: int) -> int:
     """A 63-bit seed from integers, independent for different tuples."""

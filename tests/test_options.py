@@ -84,3 +84,41 @@ def test_a_run_made_before_a_hyperparameter_existed_still_resumes(tmp_path):
     assert again.exit_code == 0, again.output
     different = CliRunner().invoke(cli, [*common, "--steps", "6", "--set", "loss=hinge"])
     assert different.exit_code == 1 and "holds a different run" in different.stderr
+
+
+# (option set, field, a value out of its range, what the one line says)
+OUT_OF_RANGE = [
+    (TrainOptions, "grad_clip", -1.0, "--grad-clip must be greater than 0, not -1.0"),
+    (TrainOptions, "grad_clip", float("nan"), "--grad-clip must be a finite number, not nan"),
+    (TrainOptions, "ema_decay", 1.5, "--ema-decay must be less than 1, not 1.5"),
+    (TrainOptions, "ema_decay", float("inf"), "--ema-decay must be a finite number, not inf"),
+    (TrainOptions, "seed", 2**70, "--seed must be at most 9223372036854775807"),
+    (TrainOptions, "threads", 0, "--threads must be at least 1, not 0"),
+    (EvalRequest, "num_samples", 10**12, "--num-samples must be at most 10000000"),
+    (EvalRequest, "seed", -1, "--seed must be at least 0, not -1"),
+    (EvalRequest, "kid_subset_size", 1, "--kid-subset-size must be at least 2, not 1"),
+]
+
+
+@pytest.mark.parametrize("cls, name, value, message", OUT_OF_RANGE, ids=lambda v: str(v))
+def test_the_option_set_refuses_values_out_of_range(cls, name, value, message):
+    """The dataclass is where a range is checked, so the library refuses what the CLI does."""
+    with pytest.raises(ganzoo.ConfigError) as caught:
+        options = cls(**{name: value})
+        options.check() if hasattr(options, "check") else None
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize("cls, name, value, message", OUT_OF_RANGE, ids=lambda v: str(v))
+def test_the_cli_refuses_the_same_values(cls, name, value, message):
+    command = "train --model gan --steps 1 -q" if cls is TrainOptions else "eval gan-mnist5k"
+    flag = "--" + name.replace("_", "-")
+    result = CliRunner().invoke(cli, [*command.split(), flag, str(value)])
+    assert result.exit_code in (1, 2), result.output
+    assert result.stderr.startswith("Error: ") and flag in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_ema_decay_within_range_and_grad_clip_default_are_accepted():
+    assert TrainOptions(ema_decay=0.0, grad_clip=1e-3).ema_decay == 0.0
+    assert TrainOptions().grad_clip is None

@@ -71,12 +71,16 @@ def _unwrap(hint: Any) -> tuple[Any, bool]:
 def _click_type(base: Any, meta: typing.Mapping[str, Any]) -> click.ParamType:
     if get_origin(base) is Literal or "choices" in meta:
         return click.Choice([str(c) for c in meta.get("choices", get_args(base))])
-    open_min = meta.get("min_open", False)
+    bounds = {"min": meta.get("min"), "max": meta.get("max")}
     if base is int:
-        return click.IntRange(min=meta["min"]) if "min" in meta else click.INT
-    if base is float:
+        return click.IntRange(**bounds) if meta.keys() & bounds.keys() else click.INT
+    if base is float:  # NaN passes any range: the dataclass's check_ranges refuses it
+        open_ends = {
+            "min_open": meta.get("min_open", False),
+            "max_open": meta.get("max_open", False),
+        }
         return (
-            click.FloatRange(min=meta["min"], min_open=open_min) if "min" in meta else click.FLOAT
+            click.FloatRange(**bounds, **open_ends) if meta.keys() & bounds.keys() else click.FLOAT
         )
     if meta.get("directory"):
         return click.Path(file_okay=False)

@@ -13,8 +13,16 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import option
+from ..config import check_ranges, option
 from ..errors import GanzooError
+from ..seeds import MAX_SEED
+
+#: Images one evaluation may ask for: 200x the customary 50,000, far below what would exhaust
+#: memory before the first image (a typo of 10**12 must fail at once, not after hours).
+MAX_IMAGES = 10_000_000
+MAX_SEEDS = 1000
+#: Images per feature-extraction batch: 4,096 299x299 images are 4.4 GB of float input.
+MAX_BATCH = 4096
 
 
 @dataclass
@@ -42,15 +50,23 @@ class EvalRequest:
         "Weights file for the extractor (for inception-v3-compat: torch-fidelity's .pth).",
         aliases=("--inception-weights",),
     )
-    num_samples: int | None = option(None, "Generated images (default: as many as real ones).")
-    num_real: int | None = option(None, "Use a fixed random subset of this many real images.")
-    seeds: int = option(1, "Sampling seeds: mean ± std over seeds.")
-    seed: int = option(0, "First sampling seed.")
-    kid_subset_size: int | None = option(None, "KID subset size (default: min(1000, #images)).")
+    num_samples: int | None = option(
+        None, "Generated images (default: as many as real ones).", min=1, max=MAX_IMAGES
+    )
+    num_real: int | None = option(
+        None, "Use a fixed random subset of this many real images.", min=1, max=MAX_IMAGES
+    )
+    seeds: int = option(1, "Sampling seeds: mean ± std over seeds.", min=1, max=MAX_SEEDS)
+    seed: int = option(0, "First sampling seed.", min=0, max=MAX_SEED)
+    kid_subset_size: int | None = option(
+        None, "KID subset size (default: min(1000, #images)).", min=2, max=MAX_IMAGES
+    )
     batch_size: int | None = option(
         None,
         "Images per feature-extraction batch (default: the extractor's fastest for the device, "
         "`ganzoo extractors` lists them; does not change results).",
+        min=1,
+        max=MAX_BATCH,
     )
     device: str = option("cpu", "cpu, cuda, cuda:N or auto.")
     ema: bool | None = option(None, "Use the EMA weights (default: when the run has them).")
@@ -121,13 +137,9 @@ class EvalRequest:
         return parse_sets(list(self.sampling))
 
     def check(self) -> None:
-        """Counts that can be refused before anything is loaded."""
+        """Counts and seeds that can be refused before anything is loaded (the fields' bounds)."""
         _ = self.sampling_overrides
-        for name in ("seeds", "batch_size", "num_samples", "num_real"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                flag = "--" + name.replace("_", "-")
-                raise GanzooError(f"{flag} must be at least 1, got {value}")
+        check_ranges(self)
 
 
 def setting_texts(settings: dict[str, Any]) -> tuple[str, ...]:
