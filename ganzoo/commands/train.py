@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
+from ..eval.request import MAX_IMAGES
+from ..seeds import MAX_SEED
 from ..train.options import TrainOptions
 from . import launch
 from .launch import nproc_option, relaunched
@@ -37,9 +40,14 @@ from .options import options_from, pop_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
+    callback=lambda ctx, param, value: _folder(value),
     help="Run directory; reusing one resumes it. Default: runs/<model>-<dataset>-<time>.",
 )
-@click.option("--name", help="Run name used in the default --out instead of the time.")
+@click.option(
+    "--name",
+    callback=lambda ctx, param, value: _plain_name(value),
+    help="Run name used in the default --out instead of the time (letters, digits, . _ -).",
+)
 @options_from(TrainOptions)
 @nproc_option
 def train_cmd(model_name, dataset, split, data_root, download, sets, config_file, out, name,
@@ -85,11 +93,28 @@ def train_cmd(model_name, dataset, split, data_root, download, sets, config_file
     )
 
 
+def _folder(value: str | None) -> str | None:
+    """An empty ``--out`` would silently train into a generated folder: say so instead."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("must name a folder; leave --out out for runs/<model>-...")
+    return value
+
+
+def _plain_name(value: str | None) -> str | None:
+    """``--name`` is one folder name under runs/: ``../x`` or ``a/b`` would leave it."""
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
+        raise click.BadParameter(
+            f"{value!r} is not a plain name (letters, digits, '.', '_', '-'; no '/' or '..'); "
+            "to put the run elsewhere use --out"
+        )
+    return value
+
+
 @click.command("sample")
 @click.argument("run")
 @click.option("--checkpoint", type=int, help="Step of the checkpoint (default: latest).")
-@click.option("--n", "n", default=64, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--n", "n", default=64, show_default=True, type=click.IntRange(1, MAX_IMAGES))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED))
 @click.option(
     "--ema/--no-ema", default=None, help="Use EMA weights (default: when the run has them)."
 )
@@ -125,7 +150,7 @@ def sample_cmd(run, checkpoint, n, seed, ema, device, out, sets, classes) -> Non
     from ..config import parse_sets
     from ..data.base import to_uint8
     from ..device import resolve_device
-    from ..errors import GanzooError
+    from ..errors import GanzooError, warn
     from ..sampling import applied, draw_samples
     from ..train.logger import save_grid
     from ..train.restore import load_run
@@ -134,6 +159,8 @@ def sample_cmd(run, checkpoint, n, seed, ema, device, out, sets, classes) -> Non
     if out_path.suffix.lower() not in (".png", ".npz"):
         raise GanzooError(f"--out must end in .png or .npz, not {out_path.name!r}")
     loaded = load_run(run, checkpoint, device=resolve_device(device), use_ema=ema)
+    if loaded.ema_note:
+        warn(loaded.ema_note)
     labels, per_row = class_labels(loaded.model, classes, n)
     n = n if labels is None else len(labels)
     with applied(loaded.model, parse_sets(sets)) as model:
