@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,15 @@ def floor_path(out_dir: Path, pid: str) -> Path:
     return out_dir / "floors" / f"{pid}.json"
 
 
+def is_protocol_id(pid: Any) -> bool:
+    """A board's protocol keys come from its JSON: only a hex id may become a file name."""
+    return isinstance(pid, str) and re.fullmatch(r"[0-9a-f]{6,64}", pid) is not None
+
+
 def read_floor(out_dir: Path, pid: str) -> dict[str, Any] | None:
     """The cached floor of ``pid``; None when absent or unusable (it is recomputed, never trusted)."""
+    if not is_protocol_id(pid):
+        return None
     data = read_json(floor_path(out_dir, pid))
     if data is None or data.get("format") != FORMAT or data.get("protocol_id") != pid:
         return None
@@ -73,6 +81,11 @@ def ensure(board: Board, out_dir: Path, request: EvalRequest, echo: Callable[[st
     """Score and cache the floor of every protocol of ``board`` that has none; True if any was."""
     added = False
     for pid, protocol in board.protocols.items():
+        if not is_protocol_id(pid):
+            warn(
+                f"no real-data floor for protocol {pid!r}: the board names it, but it is not an id"
+            )
+            continue
         if read_floor(out_dir, pid) is not None:
             continue
         echo(f"scoring the real-data floor of protocol {pid} ...")
