@@ -105,3 +105,12 @@ def test_fid_and_kid_of_real_halves_equal_a_direct_torch_fidelity_call(tmp_path)
     # tolerance means anything; torch-fidelity's own float32 kernel sums round at ~1e-7.
     kid = "kernel_inception_distance_mean"
     assert ours.metrics[kid] == pytest.approx(theirs[kid], rel=1e-5, abs=1e-6)
+
+
+def test_a_default_evaluation_says_why_inception_score_is_absent():
+    images = ganzoo.load_dataset("mnist5k", "test").images[:12]
+    result = ganzoo.evaluate(images, extractor="inception-v3-compat", num_real=12)
+    assert "inception_score_mean" not in result.metrics
+    assert set(result.extra["not_measured"]) == {"is"}
+    assert "classifier layer" in result.extra["not_measured"]["is"]
+    assert "IS                 not measured: Inception Score needs" in result.summary()

@@ -81,6 +81,8 @@ def evaluate(
         result.extra["per_class"] = per_class
     if source.has_model:
         result.extra["scored_model"] = _scored_model(source.model)
+    if default and metrics.left_out(info, resolved):
+        result.extra["not_measured"] = metrics.left_out(info, resolved)
     if write and source.run_dir is not None and world.is_main:
         result.write(source.run_dir)
     world.barrier()  # the ranks leave together: none tears down its connections mid-write

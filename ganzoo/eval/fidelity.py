@@ -167,9 +167,11 @@ def compute(
     if "kid" in metrics:
         options = dict(kid_subsets=KID_SUBSETS, kid_subset_size=kid_subset, rng_seed=RNG_SEED)
         kid_layer = layers["kid"]
-        out.update(
-            kid_features_to_metric(generated[kid_layer], real[kid_layer], verbose=False, **options)
-        )
+        gen_kid, real_kid = generated[kid_layer], real[kid_layer]
+        out.update(kid_features_to_metric(gen_kid, real_kid, verbose=False, **options))
+        if (kid_subset or KID_DEFAULT_SUBSET) >= max(len(gen_kid), len(real_kid)):
+            # Every "subset" is both whole sets: the std over them is rounding, not spread.
+            out.pop("kernel_inception_distance_std", None)
     if "prc" in metrics:
         prc_layer = layers["prc"]
         out.update(

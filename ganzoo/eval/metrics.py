@@ -70,6 +70,12 @@ def served(
     return requested
 
 
+def left_out(info: FeatureExtractorInfo, weights: ResolvedWeights) -> dict[str, str]:
+    """Metrics the extractor has a layer for but these weights cannot serve, with why: a
+    default evaluation says so instead of leaving a number silently absent."""
+    return {SHOWN[m]: why for m, why in weights.unsupported.items() if m in info.layers}
+
+
 def with_classes(
     chosen: tuple[str, ...],
     default: bool,

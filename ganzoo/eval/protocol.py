@@ -177,6 +177,8 @@ class EvalResult:
             lines.append(f"  {SHORT.get(key, key):<18} {value:.6g}{interval}{spread}")
         if self.intervals:
             lines.append("  [low, high]: bootstrap 95% interval over the images compared")
+        for metric, why in (self.extra.get("not_measured") or {}).items():
+            lines.append(f"  {metric.upper():<18} not measured: {why}")
         if self.bits_per_dim is not None:
             lines.append(f"  {'bits/dim':<18} {self.bits_per_dim:.6g}")
         drawn = p["generated"].get("sampling")

@@ -7,6 +7,7 @@ the checkpoint itself, so a lone checkpoint file is enough.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ class LoadedRun:
     checkpoint_path: Path
     elapsed_s: float | None = None
     device: str | None = None
+    #: Set when the EMA weights are still mostly the weights it started from (``young_ema``).
+    ema_note: str | None = None
 
 
 def _checkpoint_of(target: Path, checkpoint: int | None) -> tuple[Path, Path | None, dict]:
@@ -126,4 +129,21 @@ def load_run(
         checkpoint_path=path,
         elapsed_s=state.get("elapsed_s"),
         device=state.get("device"),
+        ema_note=young_ema(ema_state, int(state["step"])) if ema else None,
+    )
+
+
+def young_ema(ema_state: dict[str, Any], step: int, stale: float = 0.25) -> str | None:
+    """Why EMA samples may look untrained, or None: after k averaged steps at decay d, a
+    share d**k of the average is still the weights at its start step (untrained at 0)."""
+    decay, start = float(ema_state.get("decay", 0.0)), int(ema_state.get("start", 0))
+    averaged = step - start
+    if averaged <= 0 or not 0 < decay < 1 or decay**averaged < stale:
+        return None
+    enough = start + math.ceil(math.log(0.05) / math.log(decay))
+    return (
+        f"the EMA weights have averaged {averaged} steps at decay {decay:g}, so "
+        f"{decay**averaged:.0%} of them are still the weights of step {start}"
+        f"{' (untrained)' if start == 0 else ''}; samples improve after about {enough} steps, "
+        "or use --no-ema for the trained weights"
     )
