@@ -200,16 +200,10 @@ def zoo_cmd(threads, **options) -> None:
     opts = pop_options(ZooOptions, options)
     if opts.steps is not None and opts.minutes is not None:
         raise GanzooError("use either --steps or --minutes, not both")
-    import torch
+    from ..device import cpu_threads
 
-    # Torch's worker threads spin when another process holds a core: on two shared
-    # cores two threads train several times slower than one, hence --threads.
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads or previous_threads)
-    try:
+    with cpu_threads(threads):  # on shared cores fewer threads train several times faster
         report = run_zoo(opts, echo=lambda s: click.echo(s, err=True))
-    finally:
-        torch.set_num_threads(previous_threads)
     boards = Path(opts.leaderboards)
     if report.board is not None:
         click.echo(to_terminal(report.board, run_base=boards))

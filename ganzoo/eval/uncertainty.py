@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..device import cpu_threads
 from .resample import Gram, unique, weighted_precision_recall
 
 RESAMPLES = 100
@@ -196,12 +197,8 @@ BOUNDS = {
 @contextlib.contextmanager
 def one_thread():
     """Small linear algebra many times over: threads only fight (badly, on shared cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with cpu_threads(1):
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def fid_infinity(

@@ -17,6 +17,7 @@ import torch
 from .. import plugins
 from ..data.base import DatasetSpec, ImageData
 from ..data.registry import load_dataset
+from ..device import cpu_threads
 from .imports import imports_no_torch
 from .report import Report, fail
 
@@ -29,12 +30,8 @@ def one_thread() -> Iterator[None]:
     """torch on one thread for the block: the checks' networks are tiny and gain nothing from
     more, while on cores shared with other jobs torch's spinning threads make them many times
     slower (measured: 12 s instead of 0.3 s to sample a small Transformer on two busy cores)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with cpu_threads(1):
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def shape_text(spec: DatasetSpec) -> str:

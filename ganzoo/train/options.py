@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from ..config import option
+from ..config import check_ranges, option
+from ..seeds import MAX_SEED
 
 
 @dataclass
@@ -19,7 +20,9 @@ class TrainOptions:
 
     steps: int = option(2000, "Training steps (total, across resumes).", min=0)
     batch_size: int | None = option(None, "Batch size (default: the model's own).", min=1)
-    seed: int = option(0, "Seed of the initial weights, the data order and the sample grids.")
+    seed: int = option(
+        0, "Seed of the initial weights, the data order and the sample grids.", min=0, max=MAX_SEED
+    )
     device: str = option("auto", "auto, cpu, cuda or cuda:N.")
     amp: bool = option(False, "Mixed precision on CUDA.")
     amp_dtype: Literal["bfloat16", "float16"] = option(
@@ -43,10 +46,16 @@ class TrainOptions:
     )
     ema: bool | None = option(None, "EMA of the generator (default: the model's choice).")
     ema_decay: float | None = option(
-        None, "EMA decay per step (default: the model's own; 0.999 unless it declares another)."
+        None,
+        "EMA decay per step, in [0, 1) (default: the model's own; 0.999 unless it declares another).",
+        min=0,
+        max=1,
+        max_open=True,
     )
     ema_start: int = option(0, "Step before which the EMA copies the weights.", min=0)
-    grad_clip: float | None = option(None, "Clip each optimizer's gradient norm to this value.")
+    grad_clip: float | None = option(
+        None, "Clip each optimizer's gradient norm to this value (> 0).", min=0, min_open=True
+    )
     checkpoint_every: int = option(500, "Steps between checkpoints.", min=1)
     keep_last: int = option(3, "Checkpoints to keep (0: all).", flag="--keep", min=0)
     sample_every: int = option(500, "Steps between sample grids.", min=1)
@@ -54,6 +63,17 @@ class TrainOptions:
     log_every: int = option(50, "Steps between logged losses.", min=1)
     resume: bool = option(True, "Continue from the run directory's checkpoints.", cli=False)
     quiet: bool = option(False, "No progress output.", short="-q")
+    threads: int | None = option(
+        None,
+        "CPU threads for torch's math (default: torch's own, one per core). On a machine "
+        "shared with other jobs, 1 is often several times faster. A model's numbers may "
+        "depend on it (docs/performance.md), so a run resumes with the count it started with.",
+        min=1,
+        max=4096,
+    )
+
+    def __post_init__(self) -> None:
+        check_ranges(self)  # NaN, a negative clip, a decay of 1.5: refused before any work
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

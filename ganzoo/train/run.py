@@ -198,16 +198,22 @@ class RunDirectory:
         return chosen.step, chosen.state, self._elapsed(chosen.step)
 
     def save(
-        self, step: int, state: dict[str, Any], elapsed: float, device: str, keep_last: int
+        self,
+        step: int,
+        state: dict[str, Any],
+        elapsed: float,
+        where: dict[str, Any],
+        keep_last: int,
     ) -> Path:
-        """The checkpoint of ``step``, pruning, progress.json; a full disk or a read-only folder
-        is one line naming the file and the checkpoint that is still intact."""
+        """The checkpoint of ``step``, pruning, progress.json (with ``where``: the device and CPU
+        threads it was trained on); a full disk or a read-only folder is one line naming the
+        file and the checkpoint that is still intact."""
         path = checkpoint_path(self.checkpoints, step)
         try:
             save_checkpoint(path, state)
             prune_checkpoints(self.checkpoints, keep_last)
             progress = self._progress()
-            entry = {"elapsed_s": round(elapsed, 3), "device": device}
+            entry = {"elapsed_s": round(elapsed, 3), **where}
             progress.setdefault("checkpoints", {})[str(step)] = entry
             progress.update(step=step, **entry)
             with atomic_write(self.path / "progress.json", "w") as fh:
@@ -228,7 +234,12 @@ class RunDirectory:
 
     def _elapsed(self, step: int) -> float:
         """Training seconds up to checkpoint ``step``, from progress.json (0 when not recorded)."""
-        return self._progress().get("checkpoints", {}).get(str(step), {}).get("elapsed_s", 0.0)
+        return self.recorded(step).get("elapsed_s", 0.0)
+
+    def recorded(self, step: int) -> dict[str, Any]:
+        """What progress.json holds of checkpoint ``step`` (elapsed_s, device, threads), or {}."""
+        entry = self._progress().get("checkpoints", {}).get(str(step))
+        return entry if isinstance(entry, dict) else {}
 
     def _progress(self) -> dict[str, Any]:
         try:

@@ -22,8 +22,9 @@ from typing import Any
 import torch
 
 from ..data.base import ImageData
+from ..device import busy_cpu, cpu_threads, threads_changed
 from ..dist import setup
-from ..errors import GanzooError
+from ..errors import GanzooError, warn
 from ..model import Model
 from ..sampling import class_rows, draw_samples
 from . import state as trainer_state
@@ -124,6 +125,10 @@ class Trainer:
     # ----------------------------------------------------------------- loop
 
     def fit(self) -> TrainResult:
+        with cpu_threads(self.options.threads):
+            return self._fit()
+
+    def _fit(self) -> TrainResult:
         resumed_from = self._start()
         main = self.world.is_main  # only rank 0 talks and writes
         run_dir = self.run_dir if main else None
@@ -191,7 +196,7 @@ class Trainer:
         if self.run is not None:
             options = {**self.options.as_dict(), "batch_size": self.batch_size}
             details = {"parameters": self.model.num_parameters(), "options": options}
-            details["options"]["device"] = str(self.device)
+            details["options"].update(device=str(self.device), threads=torch.get_num_threads())
             details["launch"] = self.world.describe()
             self.run.open(self.run_info, details, self.world)
             found = self.run.resume_all(self.world) if self.options.resume else None
@@ -199,6 +204,8 @@ class Trainer:
                 step, state, self.elapsed_before = found
                 self.load_state_dict(state)
                 self.last_checkpoint = self.run.latest()
+                for note in filter(None, [threads_changed(self.run.recorded(step), self.device)]):
+                    warn(note)
                 return step
         torch.manual_seed(rank_seed(self.options.seed, self.world.rank))  # the losses' noise
         if self.run is not None:  # the untrained model: the baseline of every metric curve
@@ -219,6 +226,8 @@ class Trainer:
             lines.append(f"{self.world.size} processes, {share} images each per step")
         if resumed_from is not None:
             lines.append(f"resumed from step {resumed_from}")
+        if self.device.type == "cpu" and self.options.threads is None:
+            lines += filter(None, [busy_cpu(torch.get_num_threads())])
         if self.step >= self.options.steps:
             lines.append(f"already trained for {self.step} steps (>= --steps {self.options.steps})")
         return lines
@@ -249,7 +258,8 @@ class Trainer:
         """Every rank contributes its random stream; rank 0 writes; all wait until it has."""
         state = self.state_dict()
         if self.world.is_main:
-            self.run.save(self.step, state, elapsed, str(self.device), self.options.keep_last)
+            where = {"device": str(self.device), "threads": torch.get_num_threads()}
+            self.run.save(self.step, state, elapsed, where, self.options.keep_last)
         self.world.barrier()
         self.last_checkpoint = self.run.checkpoint(self.step)
 
