@@ -324,3 +324,14 @@ def test_export_below_a_file_is_one_line(run, tmp_path):
     (tmp_path / "afile").write_text("a file where a folder is expected")
     result = invoke("export", run, "--out", tmp_path / "afile" / "sub" / "my-gan")
     assert_one_line(result, f"in '{tmp_path / 'afile'}' (it is a file)")
+
+
+def test_a_folder_naming_local_files_as_its_dataset_does_not_point_eval_at_them(tmp_path):
+    """A downloaded folder's ``npz:/dev/zero`` must not become the reference ganzoo reads."""
+    folder = damaged(tmp_path, "gan", edit_config(lambda c: c.update(dataset="npz:/dev/zero")))
+    loaded = ganzoo.load_run(folder)
+    assert loaded.dataset == ""
+    result = invoke("eval", folder, "--metrics", "fid", "--num-samples", "40", "--num-real", "40")
+    assert result.exit_code == 0, result.output
+    assert "files of the machine that exported it" in result.stderr
+    assert "mnist5k:test" in result.stdout  # the default reference, not the folder's path

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..errors import GanzooError
+from ..errors import GanzooError, warn
 from .fields import shown
 from .fit import build, check_fit, hyperparameters, made_by, misfit, spec_of
 from .folder import WEIGHTS, read_config, read_weights, sampling_state
@@ -47,10 +47,26 @@ def load_pretrained(name_or_path: str | Path, device: str | torch.device = "cpu"
         ema=bool(config.get("ema")),
         info=config,
         spec=model.spec,
-        dataset=config.get("dataset") or "",
+        dataset=_reference_name(config, folder),
         run_dir=None,
         checkpoint_path=folder / WEIGHTS,
     )
+
+
+def _reference_name(config: dict[str, Any], folder: Path) -> str:
+    """The dataset a folder names, as the default reference, unless it names files (``npz:``,
+    ``folder:``): those were the exporter's, and a downloaded folder must not point ganzoo at
+    a path of this machine (``npz:/dev/zero``)."""
+    from ..data.registry import names_a_path
+
+    dataset = config.get("dataset") or ""
+    if dataset and names_a_path(dataset):
+        warn(
+            f"{folder} was trained on {dataset!r}, files of the machine that exported it; "
+            "it is not used as a reference: give --dataset to evaluate it"
+        )
+        return ""
+    return dataset
 
 
 def _checked_model(config: dict[str, Any], folder: Path, hashes: list[str]) -> Any:
