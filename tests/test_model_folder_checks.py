@@ -246,21 +246,28 @@ def peak_of_ganzoo(args: list[object], cwd: Path) -> tuple[int, str, int]:
     """(exit status, stderr, peak resident bytes) of ``ganzoo ARGS`` in its own process.
 
     The child caps its own address space at 8 GiB first, so a regression fails
-    with an allocation error instead of exhausting the machine.
+    with an allocation error instead of exhausting the machine.  The peak is the
+    child's own VmHWM, written as it exits: ``ru_maxrss`` would not do, because
+    Linux carries the parent's high-water mark across fork and exec (a test run
+    late in a large suite then "peaks" at the size of pytest itself).
     """
     start = (
-        "import resource, runpy, sys; "
+        "import atexit, resource, runpy, sys; "
         f"resource.setrlimit(resource.RLIMIT_AS, ({8 * GiB}, {8 * GiB})); "
+        "hwm = lambda: next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')); "
+        "atexit.register(lambda: open('peak.txt', 'w').write(hwm().split()[1])); "
         "sys.argv[0] = 'ganzoo'; runpy.run_module('ganzoo', run_name='__main__')"
     )
     command = [sys.executable, "-c", start, *map(str, args)]
     with open(cwd / "stderr.txt", "wb") as err:
-        proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource usage
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        code = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err).returncode
     stderr = (cwd / "stderr.txt").read_text()
     (cwd / "stderr.txt").unlink()
-    return proc.returncode, stderr, usage.ru_maxrss * 1024
+    peak = cwd / "peak.txt"
+    assert peak.is_file(), f"the child did not report its peak memory:\n{stderr}"
+    kib = int(peak.read_text())
+    peak.unlink()
+    return code, stderr, kib * 1024
 
 
 # Configs the old loader built before reading the weights: 9 GB, 11 GB and 6 GB of networks.
