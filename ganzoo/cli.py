@@ -215,4 +215,10 @@ def _terminate(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """The ``ganzoo`` console script; ``argv`` (without the program name) defaults to sys.argv."""
     signal.signal(signal.SIGTERM, _terminate)
-    cli.main(args=None if argv is None else list(argv), prog_name="ganzoo")
+    try:
+        cli.main(args=None if argv is None else list(argv), prog_name="ganzoo")
+    finally:
+        # Exiting now, with the one line said: a SIGTERM during the interpreter's clean-up (the
+        # launcher stopping the survivors of a failed job) ends the process quietly instead of
+        # raising inside an atexit callback, which Python would print as a traceback.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
