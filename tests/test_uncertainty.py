@@ -135,3 +135,42 @@ def test_fid_infinity_extrapolates_linearly_in_one_over_n():
     (_, f0), (_, f1) = found["points"][0], found["points"][-1]
     assert f0 > f1 > found["value"] > 0  # FID falls with N towards its limit
     assert found["value"] == pytest.approx(8 * 0.25, rel=0.15)  # the true distance, 8 x 0.5^2
+
+
+def test_only_covariances_of_many_high_dimensional_rows_count_as_heavy():
+    from ganzoo.eval.uncertainty import heavy
+
+    assert heavy(2048, 5000) and heavy(512, 512)
+    assert not heavy(2048, 1000)  # fewer rows than dimensions: the Gram path
+    assert not heavy(128, 50_000)  # lenet-mnist's features: products as cheap as gathers
+
+
+def _heavy_features(n: int = 600, d: int = 512) -> tuple[dict, dict]:
+    g = torch.Generator().manual_seed(0)
+    gen, real = torch.randn(n, d, generator=g), torch.randn(n, d, generator=g) * 1.1 + 0.05
+    return {"f": gen}, {"f": real}
+
+
+def _fid_interval(device: str | None = None) -> list[float]:
+    from ganzoo.eval.uncertainty import bootstrap
+
+    gen, real = _heavy_features()
+    estimate = {"frechet_inception_distance": frechet(gen["f"], real["f"])}
+    device = torch.device(device) if device else None
+    return bootstrap(
+        ("fid",), {"fid": "f"}, gen, real, None, 3, estimate, resamples=8, device=device
+    )["frechet_inception_distance"]
+
+
+def test_heavy_replicates_use_every_thread_and_give_the_one_thread_numbers():
+    from ganzoo.device import cpu_threads
+
+    with cpu_threads(1):
+        one = _fid_interval()
+    every = _fid_interval()
+    assert every == pytest.approx(one, rel=1e-9)
+
+
+@pytest.mark.cuda
+def test_heavy_replicates_on_a_gpu_give_the_cpus_interval():
+    assert _fid_interval("cuda") == pytest.approx(_fid_interval("cpu"), rel=1e-7)

@@ -140,8 +140,9 @@ class Scorer:
         if not intervals or self.real is None:
             return numbers, {}
         bounds = bootstrap(
-            metrics, self.layers, features, self.real, kid_subset, PRC_NEIGHBORHOOD, numbers
-        )
+            metrics, self.layers, features, self.real, kid_subset, PRC_NEIGHBORHOOD, numbers,
+            device=self.settings.device,
+        )  # fmt: skip
         return numbers, bounds
 
 

@@ -19,7 +19,6 @@ multiplicity instead of letting duplicates shrink k-NN radii to zero.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 
 from ..device import cpu_threads
-from .resample import Gram, unique, weighted_precision_recall
+from .resample import MIN_DIMS, Gram, unique, weighted_precision_recall
 
 RESAMPLES = 100
 SEED = 0
@@ -99,6 +98,13 @@ def _kid(gen: torch.Tensor, real: torch.Tensor) -> float:
     return float(mmd2(kernel(gen, gen), kernel(gen, real), kernel(real, real)))
 
 
+def heavy(dims: int, rows: int) -> bool:
+    """Fréchet steps that form d x d covariances of high-dimensional features from at least d
+    rows: products of gigaflops, where every thread (or a GPU) pays; for 128-d features or
+    the Gram path's gathers, threads only fight (badly, on shared cores)."""
+    return dims >= MIN_DIMS and rows >= dims
+
+
 @dataclass
 class _Replicates:
     """What every bootstrap replicate needs, and the Gram matrices where they fit (``resample``)."""
@@ -110,6 +116,25 @@ class _Replicates:
     kid_subset: int | None
     k: int
     grams: dict[str, Gram] = field(default_factory=dict)
+    #: The evaluation's device: on a GPU, FID's covariance replicates run there (``heavy``).
+    device: torch.device | None = None
+    moved: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def heavy(self) -> bool:
+        """Whether FID's replicates are ``heavy`` (the Gram path's gathers are not)."""
+        layer = self.layers.get("fid")
+        if "fid" not in self.metrics or layer is None:
+            return False
+        return heavy(self.gen[layer].shape[1], min(len(self.gen[layer]), len(self.real[layer])))
+
+    def frechet(self, layer: str, ig: np.ndarray, ir: np.ndarray) -> float:
+        gen, real = self.gen[layer], self.real[layer]
+        if self.device is not None and self.device.type == "cuda" and self.heavy():
+            if not self.moved:  # once: 50,000 x 2048 floats are 400 MB per side
+                self.moved.update(gen=gen.to(self.device), real=real.to(self.device))
+            gen, real = self.moved["gen"], self.moved["real"]
+            ig, ir = (torch.from_numpy(i).to(self.device) for i in (ig, ir))
+        return frechet(gen[ig], real[ir])
 
     def gram(self, metric: str) -> Gram | None:
         layer = self.layers[metric]
@@ -128,7 +153,7 @@ class _Replicates:
             # With more images than dimensions the d x d covariances are the smaller problem.
             gram = self.gram("fid") if min(n, m) < self.gen[layer].shape[1] else None
             out["frechet_inception_distance"] = (
-                gram.frechet(ig, ir) if gram else frechet(self.gen[layer][ig], self.real[layer][ir])
+                gram.frechet(ig, ir) if gram else self.frechet(layer, ig, ir)
             )
         if "kid" in self.metrics:
             gram, layer, size = self.gram("kid"), self.layers["kid"], self.kid_subset or min(n, m)
@@ -158,6 +183,7 @@ def bootstrap(
     estimates: dict[str, float],
     resamples: int = RESAMPLES,
     seed: int = SEED,
+    device: torch.device | None = None,
 ) -> dict[str, list[float]]:
     """95% intervals of FID, KID, precision and recall: result key -> [low, high].
 
@@ -165,14 +191,15 @@ def bootstrap(
     FID and KID by itself; the percentile interval of the replicates is
     therefore shifted by the replicates' mean offset from the point estimate
     (bias-corrected percentile bootstrap), and clipped to what the metric can
-    take (FID at 0, precision and recall to [0, 1]).
+    take (FID at 0, precision and recall to [0, 1]).  On a CUDA ``device`` the
+    replicates that form large covariances run there; the draws are the same.
     """
     rng = np.random.default_rng(seed)
-    task = _Replicates(metrics, layers, gen, real, kid_subset, k)
+    task = _Replicates(metrics, layers, gen, real, kid_subset, k, device=device)
     for metric in set(metrics) & {"kid", "prc"}:
         task.gram(metric)  # the big products, with every thread, before the small ones
     replicates: dict[str, list[float]] = {}
-    with one_thread():
+    with cpu_threads(None if task.heavy() else 1):
         for _ in range(resamples):
             for key, value in task.draw(rng).items():
                 replicates.setdefault(key, []).append(value)
@@ -194,12 +221,6 @@ BOUNDS = {
 }
 
 
-@contextlib.contextmanager
-def one_thread():
-    """Small linear algebra many times over: threads only fight (badly, on shared cores)."""
-    with cpu_threads(1):
-        yield
-
 
 def fid_infinity(
     gen: torch.Tensor,
@@ -213,7 +234,7 @@ def fid_infinity(
     n = len(gen)
     sizes = sorted({max(3, round(f * n)) for f in fractions})
     points = []
-    with one_thread():
+    with cpu_threads(None if heavy(gen.shape[1], min(sizes[0], len(real))) else 1):
         for size in sizes:
             fids = [frechet(gen[rng.choice(n, size, replace=False)], real) for _ in range(draws)]
             points.append((size, float(np.mean(fids))))
