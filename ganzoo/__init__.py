@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ConfigError, DivergenceError, GanzooError, PluginError, warn
 from .hookspecs import hookimpl
-
-__version__ = "0.1.0"
+from .versions import __version__
 
 _LAZY = {
     "Model": "ganzoo.model",

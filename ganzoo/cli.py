@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from . import __version__, plugin_commands, plugins
+from . import plugin_commands, plugins
 from .commands import check, extractors, info, launch, leaderboard, plugin, train
 from .commands.eval import eval_cmd
 from .commands.export import export_cmd
@@ -30,6 +30,7 @@ from .errors import (
     set_debug,
     warn,
 )
+from .versions import __version__
 
 
 class GanzooGroup(click.Group):

@@ -152,8 +152,6 @@ class Model(nn.Module):
 
     def sample_labels(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         """``labels`` on the model's device, or the balanced draw (image i of class i mod K)."""
-        from .sampling import balanced_labels
-
         if labels is None:
             labels = balanced_labels(n, self.spec.num_classes)
         return labels.to(self.device, torch.long)
@@ -172,6 +170,15 @@ class Model(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def balanced_labels(n: int, num_classes: int) -> torch.Tensor:
+    """Image i of class ``i mod num_classes``: equal shares, in any chunking of the same n.
+
+    The model contract's balanced draw (``Model.sample_labels``); ``draw_samples``
+    and the evaluator draw the same one, so a conditional model's defaults agree.
+    """
+    return torch.arange(n) % num_classes
 
 
 def noise(
@@ -204,7 +211,3 @@ def build_model(name: str, spec: Any, config: Any = None, **overrides: Any) -> M
         return cls(config, spec)
     values = config_mod.to_dict(config) if dataclasses.is_dataclass(config) else dict(config or {})
     return cls(config_mod.from_dict(cls.Config, {**values, **overrides}), spec)
-
-
-# Their home was here; ``from ganzoo.model import draw_samples`` keeps working.
-from .sampling import draw_samples, eval_mode, sample_problem  # noqa: E402, F401

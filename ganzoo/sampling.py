@@ -20,11 +20,7 @@ import torch
 from torch import nn
 
 from .errors import GanzooError
-
-
-def balanced_labels(n: int, num_classes: int) -> torch.Tensor:
-    """Image i of class ``i mod num_classes``: equal shares, in any chunking of the same n."""
-    return torch.arange(n) % num_classes
+from .model import balanced_labels, model_class
 
 
 def class_rows(classes: list[int], per_class: int) -> torch.Tensor:
@@ -85,7 +81,6 @@ def stored_settings(info: dict[str, Any], overrides: dict[str, str]) -> dict[str
     from types import SimpleNamespace
 
     from .config import from_dict, to_dict
-    from .model import model_class
 
     try:
         cls = model_class(info.get("model") or "")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import platform
 
+#: ganzoo's own version, held here so that the package face and what records versions read
+#: it without importing each other (pyproject.toml states the same number).
+__version__ = "0.1.0"
+
 
 def versions() -> dict[str, str]:
     """ganzoo, torch, torch-fidelity (when installed) and Python versions."""
     import torch
-
-    from . import __version__
 
     out = {"ganzoo": __version__, "torch": torch.__version__, "python": platform.python_version()}
     try:

@@ -243,7 +243,8 @@ def _bits_per_dim(
 ) -> float | None:
     """Mean held-out bits/dim for likelihood models; None for models without a likelihood."""
     from ..data.registry import load_dataset
-    from ..model import Batch, eval_mode
+    from ..model import Batch
+    from ..sampling import eval_mode
 
     data = load_dataset(dataset, split, data_root=request.data_root)
     total, count, step = 0.0, 0, request.batch_size or DEFAULT_BATCH_SIZE

@@ -175,7 +175,8 @@ def generate(
     balanced labels of all ``n`` images, chunk by chunk.
     """
     from ..data.base import to_uint8
-    from ..sampling import balanced_labels, draw_samples
+    from ..model import balanced_labels
+    from ..sampling import draw_samples
     from ..seeds import derived_seed
     from .progress import progress
 

@@ -67,7 +67,8 @@ def _cast(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch
 
 
 def _config(loaded: Any, name: str, dtype: str, license: str, tensors: dict) -> dict[str, Any]:
-    from .. import __version__, plugins
+    from .. import plugins
+    from ..versions import __version__
 
     info = loaded.info
     run = _run_file(loaded.run_dir) if loaded.run_dir else {}
@@ -125,8 +126,8 @@ def _dataset_source(dataset: str) -> str | None:
 
 def _stored_results(loaded: Any) -> list[dict[str, Any]]:
     """The run's results for exactly this checkpoint and these weights (EMA or not)."""
+    from ..eval.protocol import protocol_id
     from ..leaderboard.results import run_results
-    from ..leaderboard.table import protocol_id
 
     if loaded.run_dir is None:
         return []
@@ -142,8 +143,8 @@ def _stored_results(loaded: Any) -> list[dict[str, Any]]:
 
 def _rescore(model: Any, result: dict[str, Any]) -> dict[str, Any]:
     from ..eval.api import evaluate
+    from ..eval.protocol import protocol_id
     from ..eval.request import EvalRequest
-    from ..leaderboard.table import protocol_id
 
     again = evaluate(model, EvalRequest.from_protocol(result["protocol"]), write=False)
     protocol = {**again.protocol, "checkpoint": result["protocol"]["checkpoint"]}

@@ -17,8 +17,9 @@ import torch
 from .. import config as config_mod
 from ..data.base import DatasetSpec
 from ..errors import ConfigError
-from ..model import Model, SpecError, draw_samples
+from ..model import Model, SpecError
 from ..plugin_checks import check_model_class
+from ..sampling import draw_samples
 from ..train.options import TrainOptions
 from ..train.trainer import Trainer
 from .data import one_thread, shape_text, tiny_data
