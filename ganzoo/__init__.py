@@ -33,8 +33,8 @@ _LAZY = {
     "read_image_npz": "ganzoo.data.files",
     "Trainer": "ganzoo.train.trainer",
     "TrainOptions": "ganzoo.train.options",
-    "load_run": "ganzoo.train.restore",
-    "from_pretrained": "ganzoo.pretrained.load",
+    "load_run": "ganzoo.load.run",
+    "from_pretrained": "ganzoo.load.pretrained",
     "export_run": "ganzoo.pretrained.export",
     "evaluate": "ganzoo.eval.api",
     "EvalRequest": "ganzoo.eval.request",
@@ -73,6 +73,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .eval.api import evaluate
     from .eval.extractors import FeatureExtractorInfo, ResolvedWeights
     from .eval.request import EvalRequest
+    from .load.pretrained import from_pretrained
+    from .load.run import load_run
     from .model import (
         Batch,
         Model,
@@ -84,8 +86,6 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .plugins import register_plugin, unregister_plugin
     from .pretrained.export import export_run
-    from .pretrained.load import from_pretrained
     from .sampling import draw_samples
     from .train.options import TrainOptions
-    from .train.restore import load_run
     from .train.trainer import Trainer

@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 from ganzoo.atomic import atomic_write_text
+from ganzoo.load.folder import CARD, CONFIG, GRID, RESULTS
+from ganzoo.load.pretrained import load_pretrained
 from ganzoo.pretrained.card import render
 from ganzoo.pretrained.export import _rescore
-from ganzoo.pretrained.folder import CARD, CONFIG, GRID, RESULTS
-from ganzoo.pretrained.load import load_pretrained
 
 MODELS = Path(__file__).resolve().parents[1] / "plugins" / "ganzoo_pretrained" / "models"
 

@@ -21,7 +21,7 @@ import torch
 from ganzoo.dist import World
 from ganzoo.eval import sources
 from ganzoo.eval.protocol import comparable_protocol, protocol_id
-from ganzoo.pretrained.load import load_pretrained
+from ganzoo.load.pretrained import load_pretrained
 
 TIMEOUT = 240
 METRICS = "isc,fid,kid,prc"

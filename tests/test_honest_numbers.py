@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import ganzoo
 from ganzoo.cli import cli
-from ganzoo.train.restore import young_ema
+from ganzoo.load.loaded import young_ema
 
 
 @pytest.fixture(autouse=True)

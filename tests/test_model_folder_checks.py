@@ -33,7 +33,7 @@ from safetensors.torch import load, save
 import ganzoo
 from ganzoo.cli import cli
 from ganzoo.errors import GanzooError
-from ganzoo.pretrained.registry import pretrained_models
+from ganzoo.load.registry import pretrained_models
 
 GiB = 2**30
 

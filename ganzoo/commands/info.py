@@ -73,7 +73,7 @@ def models_cmd(as_json: bool, verbose: bool, pretrained: bool) -> None:
 
 
 def _show_pretrained(as_json: bool) -> None:
-    from ..pretrained.registry import pretrained_rows
+    from ..load.registry import pretrained_rows
 
     rows = pretrained_rows()
     if as_json:

@@ -151,9 +151,9 @@ def sample_cmd(run, checkpoint, n, seed, ema, device, out, sets, classes) -> Non
     from ..data.base import to_uint8
     from ..device import resolve_device
     from ..errors import GanzooError, warn
+    from ..load.run import load_run
     from ..sampling import applied, draw_samples
     from ..train.logger import save_grid
-    from ..train.restore import load_run
 
     out_path = Path(out)
     if out_path.suffix.lower() not in (".png", ".npz"):

@@ -1,4 +1,4 @@
-"""What is being evaluated: a trained model (run directory, checkpoint, ``Model``) or fixed samples.
+"""What is being evaluated: a trained model (anything ``ganzoo.load`` loads, a ``Model``) or samples.
 
 Samples from other tools arrive as a folder of images or an ``.npz``, read by
 the same rule as ``folder:``/``npz:`` training data (``ganzoo.data.files``) and
@@ -17,12 +17,16 @@ import torch
 
 from ..data.files import read_image_folder, read_image_npz
 from ..errors import GanzooError
+from ..load.run import load_target
+from ..load.target import Target, missing, not_a_target, single_checkpoint, what
 
 #: Model samples are drawn in chunks of this size, each from its own seed, so they depend
 #: neither on --batch-size nor on the number of processes.
 SAMPLE_CHUNK = 250
 #: How generated images are seeded (recorded in the protocol; before it: one generator for all).
 SEEDING = "per chunk: chunk c from a generator seeded by (seed, c)"
+#: What the evaluator takes besides what the load layer loads (``ganzoo.load.target``).
+SAMPLES = ("a folder of sample images", "an .npz of samples")
 
 
 @dataclass
@@ -56,57 +60,41 @@ def resolve(
     device: str | torch.device = "cpu",
     use_ema: bool | None = None,
 ) -> Source:
-    """Classify and load ``target``; every user mistake becomes a one-line GanzooError."""
+    """Classify and load ``target``; every user mistake becomes a one-line GanzooError.
+
+    What a path or name is, and the messages when it is nothing, are the load
+    layer's (``ganzoo.load.target``); only samples (a folder of images, an
+    ``.npz``) are the evaluator's own.
+    """
     from ..model import Model
 
     if isinstance(target, torch.Tensor):
         return Source("tensor", "tensor", images=check_images(target, "the given tensor"))
     if isinstance(target, Model):
         return Source("model", type(target).__name__, model=target, spec=target.spec)
-    from ..pretrained.registry import names_a_model_folder
-
-    path = Path(target)
-    if names_a_model_folder(target):
-        return _from_run(target, checkpoint, device, use_ema)
-    if not path.exists():
-        raise GanzooError(
-            f"{str(path)!r} does not exist; TARGET is a run directory, a checkpoint file, a "
-            "model folder or pretrained name (ganzoo models --pretrained), a folder of sample "
-            "images or an .npz of samples"
-        )
-    if (
-        path.is_dir()
-        and (path / "run.json").exists()
-        or path.is_file()
-        and path.suffix in (".pt", ".pth")
-    ):
-        return _from_run(path, checkpoint, device, use_ema)
-    if checkpoint is not None:
-        raise GanzooError("--checkpoint applies to run directories only")
-    if path.is_file() and path.suffix == ".npz":
-        found = read_image_npz(path)
-        return Source("npz", str(path), images=found.images, labels=found.labels)
+    found = what(target)
+    if found.names_a_model:
+        return _from_run(found, checkpoint, device, use_ema)
+    if found.kind == "missing":
+        raise missing(found, also=SAMPLES)
+    path = found.path
+    is_npz = path.is_file() and path.suffix == ".npz"
+    if checkpoint is not None and (is_npz or path.is_dir()):
+        raise single_checkpoint(found, "a file of samples" if is_npz else "a folder of samples")
+    if is_npz:
+        found_images = read_image_npz(path)
+        return Source("npz", str(path), images=found_images.images, labels=found_images.labels)
     if path.is_dir():
         return Source("folder", str(path), images=read_image_folder(path).images)
-    raise GanzooError(
-        f"cannot evaluate {str(path)!r}: expected a run directory (with run.json), a checkpoint "
-        "(.pt), a folder of images or an .npz"
-    )
+    raise not_a_target(found, also=SAMPLES)
 
 
-def _from_run(target: Any, checkpoint: int | None, device: Any, use_ema: bool | None) -> Source:
-    from ..train.restore import load_run
-
-    run = load_run(target, checkpoint=checkpoint, device=device, use_ema=use_ema)
-    path = Path(target)
-    kind = (
-        "pretrained"
-        if run.run_dir is None and run.checkpoint_path.suffix == ".safetensors"
-        else ("run" if path.is_dir() else "checkpoint")
-    )
+def _from_run(found: Target, checkpoint: int | None, device: Any, use_ema: bool | None) -> Source:
+    run = load_target(found, checkpoint=checkpoint, device=device, use_ema=use_ema)
+    kind = "pretrained" if found.is_model_folder else found.kind
     return Source(
         kind,
-        str(target),
+        found.given,
         model=run.model,
         spec=run.spec,
         dataset=run.dataset or None,

@@ -36,12 +36,12 @@ def find_runs(
     A model folder or pretrained name among the arguments stands on the board
     through a small run directory kept in ``out_dir`` (``ganzoo.pretrained.asrun``).
     """
-    from ..pretrained.registry import names_a_model_folder
+    from ..load.target import what
 
     found: list[Path] = []
     for run in run_dirs:
         path = Path(run)
-        if out_dir is not None and names_a_model_folder(run):
+        if out_dir is not None and what(run).is_model_folder:
             from ..pretrained.asrun import as_run
 
             found.append(as_run(run, out_dir))

@@ -1,6 +1,8 @@
-"""Pretrained models: folders in the ecosystem's format, exported from runs and loaded by name.
+"""Pretrained models, the sharing side: a run's checkpoint exported as a model folder.
 
-``folder`` (the layout, atomic write, safe read), ``card`` (README.md with the
-hub's YAML header), ``export`` (a run's checkpoint as a folder), ``load``
-(``ganzoo.from_pretrained``) and ``registry`` (names that plugins register).
+``export`` (``ganzoo export``: a run's checkpoint as a folder, its results
+scored again when stored in a lower precision), ``write`` (the folder written
+atomically), ``card`` (README.md with the hub's YAML header) and ``asrun`` (a
+model folder standing on a leaderboard).  Reading a folder, checking it and
+the names plugins register are the load layer's (``ganzoo.load``).
 """

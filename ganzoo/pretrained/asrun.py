@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write, atomic_write_text, make_dirs
+from ..load.folder import GRID, read_config
+from ..load.target import locate
 from ..safefiles import read_png
-from .folder import GRID, read_config
-from .registry import locate
 
 KEY = "pretrained"
 

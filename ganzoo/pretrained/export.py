@@ -18,9 +18,11 @@ from typing import Any
 import torch
 
 from ..errors import GanzooError, warn
+from ..load.folder import CARD, FORMAT, GRID, RESULTS, sampling_state
+from ..load.run import load_run
 from ..safefiles import JSON_LIMIT, Refused, read_png, read_regular
 from .card import render
-from .folder import CARD, FORMAT, GRID, RESULTS, sampling_state, write_folder
+from .write import write_folder
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -36,8 +38,6 @@ def export_run(
     name: str | None = None,
 ) -> Path:
     """Write ``out`` from a run directory or checkpoint file; returns the folder."""
-    from ..train.restore import load_run
-
     if dtype not in DTYPES:
         raise GanzooError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     out = Path(out)

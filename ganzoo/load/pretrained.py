@@ -19,12 +19,14 @@ from typing import Any
 
 import torch
 
+from ..device import resolve_device
 from ..errors import GanzooError, warn
 from .fields import shown
 from .fit import build, check_fit, hyperparameters, made_by, misfit, spec_of
 from .folder import WEIGHTS, read_config, read_weights, sampling_state
 from .header import read_header
-from .registry import locate
+from .loaded import LoadedRun
+from .target import Target, locate
 
 
 def from_pretrained(name_or_path: str | Path, device: str | torch.device = "cpu") -> Any:
@@ -32,11 +34,10 @@ def from_pretrained(name_or_path: str | Path, device: str | torch.device = "cpu"
     return load_pretrained(name_or_path, device).model
 
 
-def load_pretrained(name_or_path: str | Path, device: str | torch.device = "cpu") -> Any:
+def load_pretrained(
+    name_or_path: str | Path | Target, device: str | torch.device = "cpu"
+) -> LoadedRun:
     """The model with what is known about it, as ``ganzoo.load_run`` returns for a checkpoint."""
-    from ..device import resolve_device
-    from ..train.restore import LoadedRun
-
     folder, expected = locate(name_or_path)
     config = read_config(folder)
     model = _checked_model(config, folder, [config["weights_sha256"], expected or ""])

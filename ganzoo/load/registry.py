@@ -3,17 +3,19 @@
 A plugin registers each folder through the ``register_pretrained`` hook with
 the sha256 of its weights file, so the hash that protects a shipped model is
 held in the plugin's code, not beside the file.  ganzoo's own models come from
-the ``ganzoo_pretrained`` plugin, through the same hook as anyone's.
+the ``ganzoo_pretrained`` plugin, through the same hook as anyone's.  Whether a
+TARGET is such a name is decided with everything else a TARGET can be, in
+``target.py``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import GanzooError
-from .folder import is_model_folder
+from .folder import CONFIG, MAX_CONFIG_BYTES, RESULTS, WEIGHTS
 
 HOOK = "register_pretrained"
 
@@ -44,49 +46,20 @@ def pretrained_models() -> dict[str, Pretrained]:
     }
 
 
-def names_a_model_folder(target: str | Path) -> bool:
-    """A folder written by ``ganzoo export`` (or one meant as such), or a pretrained name."""
-    path = Path(target)
-    if path.is_dir() and (path / "config.json").is_file() and not (path / "run.json").exists():
-        return True  # meant as a model folder: loading it says what it lacks
-    return is_model_folder(path) or (not path.exists() and is_pretrained_name(str(target)))
-
-
 def is_pretrained_name(target: object) -> bool:
     from .. import plugins
 
     return isinstance(target, str) and target in plugins.registry(HOOK)
 
 
-def locate(target: str | Path) -> tuple[Path, str | None]:
-    """(folder, sha256 its weights must have, or None) of a model folder or a registered name."""
-    from .. import plugins
-
-    path = Path(target)
-    if is_model_folder(path):
-        return path, None
-    if path.exists():
-        raise GanzooError(
-            f"{str(path)!r} is not a model folder (it needs config.json and model.safetensors, "
-            "as written by ganzoo export)"
-        )
-    entry = plugins.lookup(HOOK, str(target), "pretrained model")
-    if not is_model_folder(Path(entry.obj)):
-        raise GanzooError(
-            f"pretrained model {str(target)!r} (plugin {entry.plugin!r}) is missing its files at "
-            f"{entry.obj}; reinstall the plugin"
-        )
-    return Path(entry.obj), entry.extra.get("sha256")
-
-
 def pretrained_rows() -> list[dict]:
     """What ``ganzoo models --pretrained`` shows, read from each folder (no torch needed)."""
     rows = []
     for entry in pretrained_models().values():
-        config = _json(entry.folder / "config.json", dict) or {}
-        results = [r for r in _json(entry.folder / "eval.json", list) or [] if isinstance(r, dict)]
+        config = _json(entry.folder / CONFIG, dict) or {}
+        results = [r for r in _json(entry.folder / RESULTS, list) or [] if isinstance(r, dict)]
         try:
-            size = (entry.folder / "model.safetensors").stat().st_size
+            size = (entry.folder / WEIGHTS).stat().st_size
         except OSError:
             size = None
         rows.append(
@@ -109,10 +82,6 @@ def pretrained_rows() -> list[dict]:
 
 def _json(path: Path, kind: type) -> Any:
     """The JSON in ``path`` if it is a ``kind``, else None: a listing shows what it can read."""
-    import json
-
-    from .folder import MAX_CONFIG_BYTES
-
     try:
         with path.open("rb") as fh:
             data = json.loads(fh.read(MAX_CONFIG_BYTES * 16))
