@@ -221,7 +221,6 @@ BOUNDS = {
 }
 
 
-
 def fid_infinity(
     gen: torch.Tensor,
     real: torch.Tensor,
