@@ -161,6 +161,8 @@ def test_models_json_schema(test_model):
     assert row["family"] == "testfam" and row["plugin"] == "clitest"
     assert row["description"] == "A model that exists only in this test."
     assert row["batch_size"] == 16 and row["conflicts"] == [] and row["alias_of"] is None
+    assert row["zoo_steps"] is None  # declares no budget: the zoo measures what fits
+    assert rows["ddpm"]["zoo_steps"] == 1500  # the budget `ganzoo zoo` trains it for
     assert row["hyperparameters"] == [
         {"name": "width", "type": "int", "default": 8},
         {"name": "betas", "type": "tuple[float, float]", "default": [0.5, 0.9]},

@@ -31,6 +31,7 @@ def model_rows() -> list[dict]:
                 "ema_by_default": cls.ema_by_default,
                 "hyperparameters": describe(cls.Config),
                 "sampling_fields": list(cls.sampling_fields),
+                "zoo_steps": cls.zoo_steps,
             }
         )
     return rows
@@ -65,6 +66,10 @@ def models_cmd(as_json: bool, verbose: bool, pretrained: bool) -> None:
         head = f"{row['name']:<{width}}  {row['family']:<14} [{owner}]"
         click.echo(f"{head}  {row['description']}{note}")
         params = row["hyperparameters"] if verbose else []
+        if verbose:
+            budget = row["zoo_steps"]
+            budget = f"{budget} steps" if budget else "what fits in its time share (none declared)"
+            click.echo(f"{'':<{width}}    ganzoo zoo budget: {budget}")
         for p in params:
             when = "  (sampling time)" if p["name"] in row["sampling_fields"] else ""
             click.echo(f"{'':<{width}}    {p['name']}: {p['type']} = {p['default']!r}{when}")
