@@ -9,7 +9,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError, DivergenceError, GanzooError, PluginError, warn
-from .hookspecs import hookimpl
+from .plugins.hookspecs import hookimpl
 from .versions import __version__
 
 _LAZY = {

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from . import plugin_commands, plugins
+from . import plugins
 from .commands import check, extractors, info, launch, leaderboard, plugin, train
 from .commands.eval import eval_cmd
 from .commands.export import export_cmd
@@ -57,7 +57,7 @@ class GanzooGroup(click.Group):
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name, cmd, rest = super().resolve_command(ctx, args)
-        owner = plugin_commands.owner(self, name) if name else None
+        owner = plugins.command_owner(self, name) if name else None
         failed = plugins.failed(owner) if owner is not None else None
         if failed is not None:  # it failed in another hook after adding its commands
             raise PluginError(

@@ -43,7 +43,7 @@ for args in (["--help"], ["--version"]):
     except SystemExit as exc:
         codes[args[0]] = exc.code
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision", "torch_fidelity"))
-infos = {name: info.error for name, info in plugins._infos.items()}
+infos = {info.name: info.error for info in plugins.plugin_infos(run_hooks=False)}
 print("RESULT " + json.dumps({"codes": codes, "heavy": heavy, "plugins": infos}))
 """
 

@@ -251,7 +251,8 @@ import sys
 from ganzoo import plugins
 import ganzoo.cli  # loads every allowed plugin and adds their commands, as --help does
 assert "tinygan-info" in ganzoo.cli.cli.commands, sorted(ganzoo.cli.cli.commands)
-assert plugins._infos["tinygan"].error is None, plugins._infos["tinygan"].error
+tinygan = {i.name: i for i in plugins.plugin_infos(run_hooks=False)}["tinygan"]
+assert tinygan.error is None, tinygan.error
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision")))
 """
 

@@ -5,7 +5,8 @@ import inspect
 import pytest
 
 import ganzoo
-from ganzoo import hookspecs, plugins
+from ganzoo import plugins
+from ganzoo.plugins import hookspecs
 
 SPECS = [
     name

@@ -442,7 +442,7 @@ def test_traceback_option_shows_where_a_user_error_was_raised(how, tmp_path):
         assert proc.stderr.splitlines() == [last]
     else:
         assert "Traceback (most recent call last):" in proc.stderr
-        assert 'ganzoo/plugin_registry.py", line' in proc.stderr  # where it was raised
+        assert 'ganzoo/plugins/registries.py", line' in proc.stderr  # where it was raised
         assert "ganzoo.errors.PluginError: unknown model 'dcgn'" in proc.stderr
 
 

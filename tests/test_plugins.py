@@ -351,6 +351,27 @@ def test_plugin_commands_are_added_and_cannot_shadow_others(isolated, capsys):
     }
 
 
+def test_reset_is_one_call_back_to_nothing_loaded(isolated):
+    class Commands:
+        @ganzoo.hookimpl
+        def register_commands(self, cli):
+            @cli.command("hello")
+            def hello() -> None:
+                click.echo("hello")
+
+    group = click.Group("g")
+    plugins.add_plugin_commands(group)
+    plugins.register_plugin(Commands(), "cmds")
+    assert plugins.registry("register_datasets") == {} and "hello" in group.commands
+    plugins.reset()
+    state = plugins.STATE
+    assert "hello" not in group.commands and plugins.pm.get_plugins() == set()
+    assert (state.infos, state.staged, state.registries, state.loaded) == ({}, {}, {}, False)
+    assert (state.command_owners, state.commands_done) == ({}, set())
+    plugins.register_plugin(Commands(), "cmds")  # the name is free again; its commands return
+    assert "hello" in group.commands
+
+
 # --------------------------------------------------------------------------- installed
 
 

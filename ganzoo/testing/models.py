@@ -18,7 +18,7 @@ from .. import config as config_mod
 from ..data.base import DatasetSpec
 from ..errors import ConfigError
 from ..model import Model, SpecError
-from ..plugin_checks import check_model_class
+from ..plugins.checks import check_model_class
 from ..sampling import draw_samples
 from ..train.options import TrainOptions
 from ..train.trainer import Trainer

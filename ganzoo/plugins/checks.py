@@ -16,7 +16,7 @@ import inspect
 import sys
 from typing import Any
 
-from .errors import PluginError
+from ..errors import PluginError
 
 
 def _suggest(name: str, known: list[str]) -> str:

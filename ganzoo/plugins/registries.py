@@ -10,30 +10,32 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import plugin_checks
-from .errors import PluginError
-from .plugin_state import PluginInfo, Registered, fail, infos, pm, registries, staged
+from ..errors import PluginError
+from .checks import check_model_class
+from .failures import fail
+from .state import STATE, PluginInfo, Registered, Staged
 
 COMMANDS_HOOK = "register_commands"
 
 
 def impls(hook_name: str) -> Iterator[tuple[str, Callable[..., Any]]]:
-    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+    """(plugin name, hook function) of every implementation of ``hook_name``."""
+    for impl in getattr(STATE.pm.hook, hook_name).get_hookimpls():
         yield impl.plugin_name, impl.function
 
 
 def stage(hook_name: str) -> None:
     """Run ``hook_name`` of every plugin not failed yet, once, keeping what each registered."""
-    if hook_name in staged:
+    if hook_name in STATE.staged:
         return
-    per_plugin: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
-    staged[hook_name] = per_plugin
+    per_plugin: dict[str, Staged] = {}
+    STATE.staged[hook_name] = per_plugin
     for plugin_name, function in impls(hook_name):
-        info = infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
+        info = STATE.infos.setdefault(plugin_name, PluginInfo(plugin_name, None, None))
         if info.error:
             continue
         # Staged so that a plugin failing half-way registers nothing at all.
-        found: list[tuple[str, Any, dict[str, Any]]] = []
+        found: Staged = []
         try:
             function(register=_adapter(hook_name, _stager(found)))
         except Exception as exc:
@@ -45,16 +47,16 @@ def stage(hook_name: str) -> None:
 def build(hook_name: str) -> dict[str, Registered]:
     """What plugins that failed nowhere registered through ``hook_name``, keyed by name."""
     stage(hook_name)
-    if hook_name in registries:
-        return registries[hook_name]
+    if hook_name in STATE.registries:
+        return STATE.registries[hook_name]
     candidates: dict[str, list[Registered]] = {}
-    for plugin_name, found in staged[hook_name].items():
-        if infos[plugin_name].error:
+    for plugin_name, found in STATE.staged[hook_name].items():
+        if STATE.infos[plugin_name].error:
             continue
         for name, obj, extra in found:
             candidates.setdefault(name, []).append(Registered(name, obj, plugin_name, extra))
     entries = {name: _settle(found) for name, found in candidates.items()}
-    registries[hook_name] = entries
+    STATE.registries[hook_name] = entries
     return entries
 
 
@@ -67,7 +69,7 @@ def _settle(found: list[Registered]) -> Registered:
     return entry
 
 
-def _stager(found: list[tuple[str, Any, dict[str, Any]]]) -> Callable[..., None]:
+def _stager(found: Staged) -> Callable[..., None]:
     def register(name: str, obj: Any, **extra: Any) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"registered names must be non-empty strings, got {name!r}")
@@ -81,7 +83,7 @@ def _adapter(hook_name: str, register: Callable[..., None]) -> Callable[..., Non
     if hook_name == "register_models":
 
         def register_model(model_cls: Any, *, aliases: tuple[str, ...] = ()) -> None:
-            plugin_checks.check_model_class(model_cls)
+            check_model_class(model_cls)
             register(model_cls.name, model_cls)
             for alias in aliases:
                 register(alias, model_cls, alias_of=model_cls.name)

@@ -1,4 +1,4 @@
-"""The plugin manager: finds plugins, isolates their failures, collects registrations.
+"""Finding and registering plugins: entry points, a plugins directory, in-process objects.
 
 First-party families live in ``plugins/`` and are registered through the
 ``ganzoo`` entry-point group exactly like third-party packages, so there is one
@@ -15,11 +15,6 @@ route in and one set of rules:
   warning on stderr, marked failed, and contributes nothing: no registered
   name of any hook, no command.  ``GANZOO_STRICT_PLUGINS=1`` turns such a
   failure (and a hook function pluggy would never call) into an error.
-* Two plugins registering the same name never override each other silently:
-  the name is marked as a conflict and using it is an error naming both.
-  Nothing about a clash depends on which plugin was registered first (entry
-  point order is an accident of the install): every clashing plugin is listed,
-  sorted, and the entry shown is the one of the first plugin in that order.
 """
 
 from __future__ import annotations
@@ -32,44 +27,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import plugin_checks, plugin_commands
-from .errors import PluginError
-from .plugin_registry import COMMANDS_HOOK, build, clash_text, find, impls, stage
-from .plugin_state import (
-    GROUP,
-    PluginInfo,
-    Registered,
-    caution,
-    fail,
-    infos,
-    pm,
-    registries,
-    specs,
-    staged,
-)
-
-__all__ = [
-    "GROUP",
-    "PluginInfo",
-    "Registered",
-    "add_plugin_commands",
-    "clash_text",
-    "collect",
-    "failed",
-    "load_plugins",
-    "load_plugins_dir",
-    "lookup",
-    "plugin_infos",
-    "pm",
-    "recorded_failures",
-    "register_plugin",
-    "registry",
-    "reset",
-    "unregister_plugin",
-]
-
-_infos = infos  # the same dict, under the name tests and tools have long read
-_loaded = False
+from ..errors import PluginError
+from . import checks, commands
+from .failures import caution, fail
+from .state import GROUP, STATE, PluginInfo
 
 
 def _allowed_distributions() -> set[str] | None:
@@ -86,36 +47,35 @@ def _normalise(dist_name: str) -> str:
 
 def _register(obj: Any, info: PluginInfo) -> None:
     """Register ``obj`` under ``info.name``, failing or warning for hooks that would never run."""
-    infos[info.name] = info
+    STATE.infos[info.name] = info
     marker = f"{GROUP}_impl"
-    problem = plugin_checks.signature_problem(obj, specs(), marker)
+    problem = checks.signature_problem(obj, STATE.specs(), marker)
     if problem is not None:
         fail(info, "to register", PluginError(problem))
         return
-    pm.register(obj, name=info.name)
-    known = specs()
-    info.hooks = sorted(c.name for c in pm.get_hookcallers(obj) or [] if c.name in known)
-    for message in plugin_checks.hook_problems(obj, known, marker):
+    STATE.pm.register(obj, name=info.name)
+    known = STATE.specs()
+    hook_callers = STATE.pm.get_hookcallers(obj) or []
+    info.hooks = sorted(c.name for c in hook_callers if c.name in known)
+    for message in checks.hook_problems(obj, known, marker):
         caution(info, message)
-    staged.clear()
-    registries.clear()
-    for group in plugin_commands.groups:
-        _add_commands(group, info.name)
+    STATE.changed()
+    for group in STATE.groups:
+        commands.add_from(group, info.name)
 
 
 def load_plugins() -> None:
     """Import every allowed entry point of the ``ganzoo`` group and the plugins directory, once."""
-    global _loaded
-    if _loaded:
+    if STATE.loaded:
         return
-    _loaded = True
+    STATE.loaded = True
     allowed = _allowed_distributions()
     for ep in importlib.metadata.entry_points(group=GROUP):
         dist = ep.dist.name if ep.dist else None
         if allowed is not None and (dist is None or _normalise(dist) not in allowed):
             continue
         info = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else None)
-        infos[ep.name] = info
+        STATE.infos[ep.name] = info
         try:
             module = ep.load()
         except Exception as exc:
@@ -133,6 +93,7 @@ def load_plugins_dir(directory: str | os.PathLike, source: str = "--plugins-dir"
     folder = Path(directory).expanduser()
     if not folder.is_dir():
         raise PluginError(f"{source} {str(folder)!r} is not a directory")
+    infos = STATE.infos
     for path in sorted(folder.resolve().glob("*.py")):
         name = path.stem
         if name.startswith("_") or getattr(infos.get(name), "path", None) == str(path):
@@ -166,7 +127,7 @@ def _import_file(path: Path) -> Any:
 def register_plugin(module: Any, name: str) -> None:
     """Register an in-process plugin object (tests and notebooks); undo with unregister_plugin."""
     load_plugins()
-    if name in infos or pm.has_plugin(name):
+    if name in STATE.infos or STATE.pm.has_plugin(name):
         raise PluginError(f"a plugin named {name!r} is already registered; choose another name")
     try:
         _register(module, PluginInfo(name, None, None))
@@ -176,76 +137,23 @@ def register_plugin(module: Any, name: str) -> None:
 
 
 def unregister_plugin(name: str) -> None:
-    if pm.has_plugin(name):
-        pm.unregister(name=name)
-    infos.pop(name, None)
-    plugin_commands.remove(name)
-    staged.clear()
-    registries.clear()
-
-
-def plugin_infos() -> list[PluginInfo]:
-    collect()  # hook failures are part of a plugin's status
-    return sorted(infos.values(), key=lambda info: info.name)
-
-
-def recorded_failures() -> list[PluginInfo]:
-    """Plugins that failed so far (without running the hooks not run yet)."""
-    return [info for info in infos.values() if info.error]
-
-
-def failed(name: str) -> PluginInfo | None:
-    """The plugin ``name`` if it failed in any hook (every hook is run to know)."""
-    collect()
-    info = infos.get(name)
-    return info if info is not None and info.error else None
-
-
-def collect() -> None:
-    """Run every registration hook of every plugin once, so each failure is known everywhere."""
-    load_plugins()
-    for hook_name in sorted(specs()):
-        if hook_name != COMMANDS_HOOK:
-            stage(hook_name)
-
-
-def registry(hook_name: str) -> dict[str, Registered]:
-    """Everything registered through ``hook_name`` by plugins that failed nowhere, keyed by name."""
-    collect()
-    return build(hook_name)
-
-
-def lookup(hook_name: str, name: str, kind: str) -> Registered:
-    """One registered entry, or an error suggesting close names or naming both clashing plugins."""
-    return find(registry(hook_name), name, kind)
+    """Take plugin ``name`` out with all it registered and its commands (unknown names: nothing)."""
+    if STATE.pm.has_plugin(name):
+        STATE.pm.unregister(name=name)
+    STATE.infos.pop(name, None)
+    STATE.drop_commands(name)
+    STATE.changed()
 
 
 def add_plugin_commands(group: Any) -> None:
     """Give ``group`` (the ``ganzoo`` CLI) every plugin's commands now and whenever one loads."""
-    if group not in plugin_commands.groups:
-        plugin_commands.groups.append(group)
+    if group not in STATE.groups:
+        STATE.groups.append(group)
     load_plugins()
-    for plugin_name in list(infos):
-        _add_commands(group, plugin_name)
-
-
-def _add_commands(group: Any, plugin_name: str) -> None:
-    info = infos[plugin_name]
-    for name, function in impls(COMMANDS_HOOK):
-        if name == plugin_name and not info.error:
-            try:
-                plugin_commands.add(group, plugin_name, function)
-            except Exception as exc:
-                fail(info, f"in {COMMANDS_HOOK}", exc)
+    for plugin_name in list(STATE.infos):
+        commands.add_from(group, plugin_name)
 
 
 def reset() -> None:
-    """Forget loaded plugins and registries (tests that install plugins use this)."""
-    global _loaded
-    for name, _plugin in list(pm.list_name_plugin()):
-        pm.unregister(name=name)
-    plugin_commands.remove()
-    infos.clear()
-    staged.clear()
-    registries.clear()
-    _loaded = False
+    """Forget loaded plugins, registries and plugin commands: one call, for tests that install plugins."""
+    STATE.reset()
