@@ -16,9 +16,13 @@ from typing import Any
 import click
 
 from . import plugins
-from .commands import check, extractors, info, launch, leaderboard, plugin, train
+from .commands import check, extractors, info, launch, plugin
 from .commands.eval import eval_cmd
 from .commands.export import export_cmd
+from .commands.leaderboard import leaderboard_cmd
+from .commands.sample import sample_cmd
+from .commands.train import train_cmd
+from .commands.zoo import zoo_cmd
 from .errors import (
     GanzooError,
     Interrupted,
@@ -135,9 +139,11 @@ BUILTIN_COMMANDS = (
     info.models_cmd,
     info.datasets_cmd,
     extractors.extractors_cmd,
-    *train.COMMANDS,
+    train_cmd,
+    sample_cmd,
     eval_cmd,
-    *leaderboard.COMMANDS,
+    leaderboard_cmd,
+    zoo_cmd,
     check.check_cmd,
     plugin.plugin_group,
     export_cmd,

@@ -1,7 +1,8 @@
 """One definition per option set: the library's dataclasses and the CLI's options agree.
 
 ``TrainOptions`` feeds ``ganzoo train``; ``EvalRequest`` feeds ``ganzoo eval`` and
-``ganzoo eval leaderboard``.  Every option derived from a field must carry that
+``ganzoo eval leaderboard``; ``SampleOptions`` ``ganzoo sample``; ``ZooOptions``
+``ganzoo zoo``.  Every option derived from a field must carry that
 field's default, and every field meant for the command line must be there.
 """
 
@@ -17,17 +18,22 @@ from click.testing import CliRunner
 import ganzoo
 from ganzoo.cli import cli
 from ganzoo.commands.eval import score_cmd
-from ganzoo.commands.leaderboard import eval_leaderboard_cmd, zoo_cmd
+from ganzoo.commands.eval_leaderboard import eval_leaderboard_cmd
+from ganzoo.commands.export import export_cmd
+from ganzoo.commands.sample import sample_cmd
 from ganzoo.commands.train import train_cmd
+from ganzoo.commands.zoo import zoo_cmd
 from ganzoo.eval.request import EvalRequest
+from ganzoo.sample_files import SampleOptions
 from ganzoo.train.options import TrainOptions
-from ganzoo.zoo import ZooOptions
+from ganzoo.train.zoo import ZooOptions
 
 COMMANDS = [
     (train_cmd, TrainOptions, set()),
     (score_cmd, EvalRequest, set()),
     (eval_leaderboard_cmd, EvalRequest, {"ema"}),
     (zoo_cmd, ZooOptions, set()),
+    (sample_cmd, SampleOptions, set()),
 ]
 
 
@@ -41,7 +47,10 @@ def test_every_cli_default_is_the_dataclass_default(command, cls, excluded):
             assert field.name not in params
             continue
         assert field.name in params, f"{command.name} lacks --{field.name.replace('_', '-')}"
-        assert params[field.name].default == field.default, field.name
+        if field.default is dataclasses.MISSING:  # no default: the option is required
+            assert params[field.name].required, field.name
+        else:
+            assert params[field.name].default == field.default, field.name
         assert params[field.name].help == field.metadata["help"], field.name
 
 
@@ -97,21 +106,35 @@ OUT_OF_RANGE = [
     (EvalRequest, "num_samples", 10**12, "--num-samples must be at most 10000000"),
     (EvalRequest, "seed", -1, "--seed must be at least 0, not -1"),
     (EvalRequest, "kid_subset_size", 1, "--kid-subset-size must be at least 2, not 1"),
+    (SampleOptions, "n", 0, "--n must be at least 1, not 0"),
+    (SampleOptions, "n", 10**12, "--n must be at most 10000000"),
+    (SampleOptions, "seed", -1, "--seed must be at least 0, not -1"),
+    (ZooOptions, "steps", 0, "--steps must be at least 1, not 0"),
+    (ZooOptions, "scale", float("nan"), "--scale must be a finite number, not nan"),
 ]
+#: What an option set needs besides the value tested (a field without a default).
+REQUIRED = {SampleOptions: {"out": "grid.png"}}
+#: The command line each option set's values are tried on.
+COMMAND_LINES = {
+    TrainOptions: "train --model gan --steps 1 -q",
+    EvalRequest: "eval gan-mnist5k",
+    SampleOptions: "sample gan-mnist5k --out grid.png",
+    ZooOptions: "zoo",
+}
 
 
 @pytest.mark.parametrize("cls, name, value, message", OUT_OF_RANGE, ids=lambda v: str(v))
 def test_the_option_set_refuses_values_out_of_range(cls, name, value, message):
     """The dataclass is where a range is checked, so the library refuses what the CLI does."""
     with pytest.raises(ganzoo.ConfigError) as caught:
-        options = cls(**{name: value})
+        options = cls(**REQUIRED.get(cls, {}), **{name: value})
         options.check() if hasattr(options, "check") else None
     assert str(caught.value).startswith(message)
 
 
 @pytest.mark.parametrize("cls, name, value, message", OUT_OF_RANGE, ids=lambda v: str(v))
 def test_the_cli_refuses_the_same_values(cls, name, value, message):
-    command = "train --model gan --steps 1 -q" if cls is TrainOptions else "eval gan-mnist5k"
+    command = COMMAND_LINES[cls]
     flag = "--" + name.replace("_", "-")
     result = CliRunner().invoke(cli, [*command.split(), flag, str(value)])
     assert result.exit_code in (1, 2), result.output
@@ -122,3 +145,19 @@ def test_the_cli_refuses_the_same_values(cls, name, value, message):
 def test_ema_decay_within_range_and_grad_clip_default_are_accepted():
     assert TrainOptions(ema_decay=0.0, grad_clip=1e-3).ema_decay == 0.0
     assert TrainOptions().grad_clip is None
+
+
+def test_ema_weights_are_chosen_with_one_wording_everywhere():
+    """sample, eval and export all load a TARGET: --ema/--no-ema says the same in each."""
+    helps = {
+        command.name: next(p.help for p in command.params if p.name == "ema")
+        for command in (sample_cmd, score_cmd, export_cmd)
+    }
+    assert len(set(helps.values())) == 1, helps
+
+
+def test_the_library_refuses_what_sample_and_zoo_refuse_before_any_work():
+    with pytest.raises(ganzoo.GanzooError, match="--out must end in .png or .npz, not 'grid.jpg'"):
+        SampleOptions(out="grid.jpg")
+    with pytest.raises(ganzoo.GanzooError, match="use either --steps or --minutes, not both"):
+        ZooOptions(steps=10, minutes=1.0)

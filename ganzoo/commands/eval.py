@@ -13,6 +13,7 @@ import json
 import click
 
 from ..eval.request import EvalRequest
+from .eval_leaderboard import eval_leaderboard_cmd
 from .launch import nproc_option, relaunched
 from .options import options_from, pop_options
 
@@ -77,10 +78,4 @@ def score_cmd(
         click.echo(result.summary())
 
 
-def _add_leaderboard() -> None:
-    from .leaderboard import eval_leaderboard_cmd
-
-    eval_cmd.add_command(eval_leaderboard_cmd)
-
-
-_add_leaderboard()
+eval_cmd.add_command(eval_leaderboard_cmd)

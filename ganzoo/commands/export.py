@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from ..load.loaded import EMA_HELP
+
 
 @click.command("export")
 @click.argument("run", type=click.Path(exists=True))
 @click.option("--out", required=True, type=click.Path(), help="The model folder to write (new).")
 @click.option("--checkpoint", type=int, help="Checkpoint step (default: the latest readable).")
-@click.option("--ema/--no-ema", default=None, help="EMA weights (default: when the run has them).")
+@click.option("--ema/--no-ema", default=None, help=EMA_HELP)
 @click.option(
     "--dtype",
     type=click.Choice(["float32", "float16", "bfloat16"]),

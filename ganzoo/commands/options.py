@@ -45,10 +45,14 @@ def _option(field: dataclasses.Field, hint: Any) -> Callable[[F], F]:
     meta = field.metadata
     flag = meta.get("flag") or "--" + field.name.replace("_", "-")
     decls = [flag, *meta.get("aliases", ()), *([meta["short"]] if "short" in meta else [])]
-    kwargs: dict[str, Any] = {"default": field.default, "help": meta.get("help", "")}
+    kwargs: dict[str, Any] = {"help": meta.get("help", ""), "metavar": meta.get("metavar")}
+    if field.default is dataclasses.MISSING:  # a field without a default: the option is required
+        kwargs["required"] = True
+    else:
+        kwargs["default"] = field.default
     base, optional = _unwrap(hint)
     if get_origin(base) is tuple:  # a repeatable option, e.g. --set KEY=VALUE
-        kwargs.update(multiple=True, metavar=meta.get("metavar"))
+        kwargs["multiple"] = True
     elif base is bool:
         if optional:  # None means "the model's or run's own choice": --x/--no-x
             decls[0] = f"{flag}/--no-{flag[2:]}"
@@ -56,7 +60,7 @@ def _option(field: dataclasses.Field, hint: Any) -> Callable[[F], F]:
             kwargs["is_flag"] = True
     else:
         kwargs["type"] = _click_type(base, meta)
-        kwargs["show_default"] = field.default is not None
+        kwargs["show_default"] = field.default not in (None, dataclasses.MISSING)
     return click.option(*decls, field.name, **kwargs)
 
 
@@ -84,4 +88,6 @@ def _click_type(base: Any, meta: typing.Mapping[str, Any]) -> click.ParamType:
         )
     if meta.get("directory"):
         return click.Path(file_okay=False)
+    if meta.get("file"):
+        return click.Path(dir_okay=False)
     return click.STRING

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..config import check_ranges, option
 from ..errors import GanzooError
+from ..load.loaded import EMA_HELP
 from ..seeds import MAX_SEED
 
 #: Images one evaluation may ask for: 200x the customary 50,000, far below what would exhaust
@@ -69,7 +70,7 @@ class EvalRequest:
         max=MAX_BATCH,
     )
     device: str = option("cpu", "cpu, cuda, cuda:N or auto.")
-    ema: bool | None = option(None, "Use the EMA weights (default: when the run has them).")
+    ema: bool | None = option(None, EMA_HELP)
     sampling: tuple[str, ...] = option(
         (),
         "A sampling-time setting of the model, KEY=VALUE (repeatable; e.g. sampler=ddim, "

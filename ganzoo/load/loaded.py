@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+#: ``--ema/--no-ema`` wherever a TARGET is loaded (sample, eval, export): one choice, one wording.
+EMA_HELP = "Use the EMA weights (default: when the run has them)."
+
 
 @dataclass
 class LoadedRun:

@@ -8,6 +8,10 @@ to) gets as many steps as fit in ``FALLBACK_SECONDS``, measured by a short
 probe, and ``--minutes`` asks for that time-based split explicitly.  The trainer's step-0
 checkpoint (the untrained model) is scored too, so the board shows how far
 training moved each model from its initialisation.
+
+It lives beside the trainer because most of it is training (budgets, the speed
+probe, the recipe); the leaderboard package it scores into imports pandas, so
+it is imported only inside functions and ``ganzoo zoo --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import option
-from .errors import GanzooError, Terminated, interruption
+from ..config import check_ranges, option
+from ..errors import GanzooError, Terminated, interruption
 
 #: A model that declares no ``zoo_steps`` trains for as many steps as fit in this (measured).
 FALLBACK_SECONDS = 120.0
@@ -60,6 +64,11 @@ class ZooOptions:
     seed: int = option(0, "Seed of every run.")
     quiet: bool = option(False, "No training progress bars.", short="-q")
 
+    def __post_init__(self) -> None:
+        check_ranges(self)  # the same refusals for run_zoo(ZooOptions(...)) as for `ganzoo zoo`
+        if self.steps is not None and self.minutes is not None:
+            raise GanzooError("use either --steps or --minutes, not both")
+
     def model_list(self) -> list[str] | None:
         return [m.strip() for m in self.models.split(",") if m.strip()] if self.models else None
 
@@ -73,8 +82,8 @@ class ZooReport:
 
 def zoo_models(names: list[str] | None) -> list[str]:
     """Registered model names (aliases and clashing names left out), or the chosen ones."""
-    from . import plugins
-    from .model import model_class
+    from .. import plugins
+    from ..model import model_class
 
     entries = plugins.registry("register_models")
     if names:
@@ -92,7 +101,7 @@ def probe_speed(cls: Any, data: Any, device: str, seed: int, seconds: float = 3.
     """Training steps per second of a default-sized model, from a few throwaway steps."""
     import torch
 
-    from .train.trainer import Trainer, TrainOptions
+    from .trainer import Trainer, TrainOptions
 
     torch.manual_seed(seed)
     model = cls(cls.Config(), data.spec)
@@ -128,8 +137,8 @@ def train_one(
     name: str, run_dir: Path, steps: int, opts: ZooOptions, echo: Callable[[str], None]
 ) -> None:
     """Train (or resume) one model's run to ``steps`` (same run directory: resumed)."""
-    from .train.options import TrainOptions
-    from .train.recipe import train_run
+    from .options import TrainOptions
+    from .recipe import train_run
 
     every = max(1, steps // CHECKPOINTS)
     options = TrainOptions(
@@ -141,10 +150,10 @@ def train_one(
 
 
 def run_zoo(opts: ZooOptions, echo: Callable[[str], None] = print) -> ZooReport:
-    from . import leaderboard
-    from .data.registry import load_dataset
-    from .eval.extractors import default_extractor
-    from .eval.request import EvalRequest
+    from .. import leaderboard
+    from ..data.registry import load_dataset
+    from ..eval.extractors import default_extractor
+    from ..eval.request import EvalRequest
 
     started = time.perf_counter()
     names = zoo_models(opts.model_list())
@@ -178,8 +187,8 @@ def _one_model(
     name: str, data: Any, request: Any, opts: ZooOptions, n_models: int, echo: Callable[[str], None]
 ) -> None:
     """Train one model to its budget, then score every checkpoint it lacks a result for."""
-    from .leaderboard.refresh import score_and_rebuild
-    from .model import model_class
+    from ..leaderboard.refresh import score_and_rebuild
+    from ..model import model_class
 
     run_dir = Path(opts.out_runs) / name
     steps = steps_for(name, model_class(name), data, opts, n_models, echo)

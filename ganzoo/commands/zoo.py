@@ -1,0 +1,46 @@
+"""``ganzoo zoo``: every registered model trained briefly, scored, ranked (``ganzoo.train.zoo``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..train.zoo import ZooOptions
+from .options import options_from, pop_options
+
+
+@click.command("zoo")
+@options_from(ZooOptions)
+@click.option("--threads", type=click.IntRange(min=1),
+              help="CPU threads for torch (default: torch's; on cores shared with other jobs, fewer is faster).")  # fmt: skip
+def zoo_cmd(threads: int | None, **options: Any) -> None:
+    """Train every registered model on mnist5k for a short CPU budget, score it, show the board.
+
+    \b
+    Default: each model's own fixed step budget (gan 3000, dcgan 2000, wgan-gp
+    800, vae 1000, transformer 500; a plugin model without one: what fits in 2
+    minutes), 4 checkpoints each plus step 0, every one scored with the default
+    extractor for the data (lenet-mnist).  Running it again resumes.
+    """
+    from ..device import cpu_threads
+    from ..errors import GanzooError
+    from ..leaderboard.text import to_terminal
+    from ..train.zoo import run_zoo
+
+    opts = pop_options(ZooOptions, options)
+    with cpu_threads(threads):  # on shared cores fewer threads train several times faster
+        report = run_zoo(opts, echo=lambda s: click.echo(s, err=True))
+    boards = Path(opts.leaderboards)
+    if report.board is not None:
+        click.echo(to_terminal(report.board, run_base=boards))
+        click.echo(
+            f"\nboard: {boards / report.board.stem}.{{md,csv,html}}, every checkpoint: "
+            f"{boards / report.board.stem}.json and -curves.png "
+            "(ganzoo leaderboard --all-checkpoints)"
+        )
+    click.echo(f"zoo finished in {report.seconds / 60:.1f} min", err=True)
+    if report.failures:
+        failed = "; ".join(f"{k}: {v}" for k, v in report.failures.items())
+        raise GanzooError(f"{len(report.failures)} model(s) failed: {failed}")
