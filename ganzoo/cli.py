@@ -74,7 +74,6 @@ class GanzooGroup(click.Group):
         self, args: Sequence[str] | None = None, *rest: Any, standalone_mode: bool = True, **kw: Any
     ) -> Any:
         args = list(sys.argv[1:] if args is None else args)
-        launch.ARGV[:] = args  # what --nproc hands to its workers
         if secondary_rank():  # under torchrun only rank 0 prints; errors still reach stderr
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
         if not standalone_mode:
@@ -97,6 +96,16 @@ class GanzooGroup(click.Group):
             except click.Abort:
                 _exit_with("interrupted", 130)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:  # fmt: skip
+        """The root context, holding the command line as given (``--nproc`` workers rerun it)."""
+        given = list(args)  # before parsing consumes it
+        ctx = super().make_context(info_name, args, parent, **extra)
+        launch.record_command_line(ctx, given)
+        return ctx
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         # click would silently replace an existing command; a plugin must not shadow another.

@@ -14,7 +14,7 @@ import click
 
 from ..eval.request import EvalRequest
 from .eval_leaderboard import eval_leaderboard_cmd
-from .launch import nproc_option, relaunched
+from .launch import command_line, nproc_option, relaunched
 from .options import options_from, pop_options
 
 
@@ -58,7 +58,7 @@ def score_cmd(
     from ..eval.api import evaluate, evaluate_all_checkpoints
     from ..eval.progress import silenced
 
-    if relaunched(nproc):
+    if relaunched(nproc, command_line()):
         return
     request = pop_options(EvalRequest, options)
     if all_checkpoints and checkpoint is not None:

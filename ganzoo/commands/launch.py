@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,8 +22,24 @@ from ..errors import GanzooError, Interrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The command line as ``ganzoo`` received it (set by ``GanzooGroup.main``), for the workers.
-ARGV: list[str] = []
+#: Where the root context's ``meta`` (shared by every subcommand's context) keeps the command line.
+COMMAND_LINE = "ganzoo.command_line"
+
+
+def record_command_line(ctx: click.Context, args: Sequence[str]) -> None:
+    """Keep ``args`` (the command line after ``ganzoo``, before parsing) for ``command_line``."""
+    ctx.meta[COMMAND_LINE] = list(args)
+
+
+def command_line() -> list[str]:
+    """The arguments this ``ganzoo`` process was given, for workers that run the same command.
+
+    ``GanzooGroup.make_context`` records them before click parses them, so
+    ``--nproc`` workers get the command exactly as typed (global options
+    included), not one rebuilt from parsed values.  Empty for a command invoked
+    without the ``ganzoo`` group; ``relaunched`` refuses to launch that.
+    """
+    return list(click.get_current_context().meta.get(COMMAND_LINE, ()))
 
 
 def nproc_option(function: F) -> F:
@@ -37,9 +53,11 @@ def nproc_option(function: F) -> F:
     )(function)
 
 
-def relaunched(nproc: int) -> bool:
-    """True when this command ran as ``nproc`` workers (the caller then returns); False when
-    this process should do the work itself (one process, or already a worker)."""
+def relaunched(nproc: int, argv: Sequence[str]) -> bool:
+    """True when this command ran as ``nproc`` workers, each given ``argv`` (the caller then
+    returns); False when this process should do the work itself (one process, or already a
+    worker).  ``argv`` is passed, not read from a global, so a command can add to it (``train``
+    names the run directory every worker must share)."""
     from ..dist.world import launched
 
     if launched():
@@ -52,7 +70,11 @@ def relaunched(nproc: int) -> bool:
         return False
     if nproc == 1:
         return False
-    _launch(nproc, ARGV)
+    if not argv:
+        raise GanzooError(
+            f"--nproc {nproc} needs the command line: run the command as `ganzoo ...`"
+        )
+    _launch(nproc, list(argv))
     return True
 
 

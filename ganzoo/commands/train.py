@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from ..train.options import TrainOptions
-from . import launch
-from .launch import nproc_option, relaunched
+from .launch import command_line, nproc_option, relaunched
 from .options import options_from, pop_options
 
 
@@ -67,14 +66,15 @@ def train_cmd(model_name, dataset, split, data_root, download, sets, config_file
     hyperparameters = config_mod.resolve(model_class(model_name).Config, sets, config_file)
     if train_options.batch_size is not None:  # before any worker starts
         check_batch_split(train_options.batch_size, nproc)
+    worker_argv = command_line()
     if not out and nproc > 1:  # every worker must name the same directory
         out = str(run_mod.default_run_dir(model_name, dataset, name))
-        launch.ARGV.extend(["--out", out])
+        worker_argv = [*worker_argv, "--out", out]
     if not out and not name and launched():
         raise GanzooError(
             "under torchrun give --out or --name: every process must name the same run directory"
         )
-    if relaunched(nproc):
+    if relaunched(nproc, worker_argv):
         return
     run_dir = Path(out) if out else run_mod.default_run_dir(model_name, dataset, name)
     try:
