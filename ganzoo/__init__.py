@@ -27,7 +27,7 @@ _LAZY = {
     "split_indices": "ganzoo.data.base",
     "to_uint8": "ganzoo.data.base",
     "cache_dir": "ganzoo.data.cache",
-    "atomic_write": "ganzoo.atomic",
+    "atomic_write": "ganzoo.files.write",
     "load_dataset": "ganzoo.data.registry",
     "read_image_folder": "ganzoo.data.files",
     "read_image_npz": "ganzoo.data.files",
@@ -65,7 +65,6 @@ def __getattr__(name: str):
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .atomic import atomic_write
     from .data.base import DatasetSpec, ImageData, LoadContext, split_indices, to_uint8
     from .data.cache import cache_dir
     from .data.files import read_image_folder, read_image_npz
@@ -73,6 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .eval.api import evaluate
     from .eval.extractors import FeatureExtractorInfo, ResolvedWeights
     from .eval.request import EvalRequest
+    from .files.write import atomic_write
     from .load.pretrained import from_pretrained
     from .load.run import load_run
     from .model import (

@@ -111,8 +111,8 @@ def _write(out: Path, images: Any, labels: Any, value_range: Any, per_row: int |
     """The grid or the arrays, by ``out``'s suffix."""
     import numpy as np
 
-    from .atomic import atomic_write
     from .data.base import to_uint8
+    from .files.write import atomic_write
     from .train.logger import save_grid
 
     if out.suffix.lower() == ".png":

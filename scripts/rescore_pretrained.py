@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from ganzoo.atomic import atomic_write_text
+from ganzoo.files.write import atomic_write_text
 from ganzoo.load.folder import CARD, CONFIG, GRID, RESULTS
 from ganzoo.load.pretrained import load_pretrained
 from ganzoo.pretrained.card import render

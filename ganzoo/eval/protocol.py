@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_text
+from ..files.write import atomic_write_text
 
 #: 2: the protocol records how a model's images were drawn (``generated.sampling``).
 VERSION = 2

@@ -24,9 +24,9 @@ from typing import Any
 
 import torch
 
-from ..atomic import atomic_write
 from ..data.cache import cache_dir
 from ..errors import GanzooError
+from ..files.write import atomic_write
 
 #: Real images beyond this many are subsampled with a fixed seed (documented in the protocol).
 SUBSET_SEED = 0

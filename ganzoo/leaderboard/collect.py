@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write
 from ..eval.protocol import result_key as result_identity
-from ..safefiles import JSON_LIMIT, Refused, read_png, read_regular
+from ..files.read import JSON_LIMIT, Refused, read_png, read_regular
+from ..files.write import atomic_write
 from .results import run_results, scored_model
 from .table import INTERVALS, METRICS, comparable_protocol, protocol_id, stem
 
@@ -22,7 +22,7 @@ from .table import INTERVALS, METRICS, comparable_protocol, protocol_id, stem
 def read_json(path: Path, folder: Path | None = None) -> dict[str, Any] | None:
     """A run's file, or None: an unreadable result loses its own row, it never stops a rebuild.
 
-    Read as ``safefiles.read_regular`` reads: a FIFO, a device, a file over the
+    Read as ``files.read.read_regular`` reads: a FIFO, a device, a file over the
     size limit or (given ``folder``) one resolving outside it counts as unreadable.
     """
     try:
@@ -162,7 +162,7 @@ def collect_run(
     """Rows of one run: one per (checkpoint, protocol) result for this dataset and extractor.
 
     A row's sample grid is copied only when it is a PNG inside the run directory
-    (``safefiles.read_png``); otherwise the row keeps its numbers, without a picture.
+    (``files.read.read_png``); otherwise the row keeps its numbers, without a picture.
     """
     info = read_json(run_dir / "run.json", run_dir) or {}
     progress = _dict(_dict(read_json(run_dir / "progress.json", run_dir)).get("checkpoints"))

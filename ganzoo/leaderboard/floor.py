@@ -24,9 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_text
 from ..errors import GanzooError, warn
 from ..eval.request import EvalRequest
+from ..files.write import atomic_write_text
 from .collect import metric_columns, read_json
 from .table import Board, comparable_protocol
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..safefiles import read_png
+from ..files.read import read_png
 from . import notes
 from .table import LABELS, Board, is_floor
 from .text import (

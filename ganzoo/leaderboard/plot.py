@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write
+from ..files.write import atomic_write
 from .table import LABELS, Board
 
 #: (metric, x column, x label, against what) of each panel of a row.

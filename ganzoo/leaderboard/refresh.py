@@ -17,8 +17,8 @@ from typing import Any
 
 from ..errors import GanzooError, warn
 from ..eval.request import EvalRequest
+from ..files.read import JSON_LIMIT, Refused, each_warning_once, read_regular
 from ..pretrained.asrun import stands_for
-from ..safefiles import JSON_LIMIT, Refused, each_warning_once, read_regular
 from ..sampling import stored_settings
 from . import floor, store
 from .collect import result_target
@@ -67,7 +67,7 @@ def find_runs(
 
 
 def run_info(run_dir: Path) -> dict[str, Any]:
-    """``run.json``, read as ``safefiles`` reads a run's files (a FIFO there never hangs)."""
+    """``run.json``, read as ``files.read`` reads a run's files (a FIFO there never hangs)."""
     path = run_dir / "run.json"
     try:
         info = json.loads(read_regular(path, JSON_LIMIT, run_dir, "the run directory"))

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..safefiles import JSON_LIMIT, Refused, read_regular, warn_once
+from ..files.read import JSON_LIMIT, Refused, read_regular, warn_once
 
 #: Where a row's model, family, plugin and parameter count come from in a result written
 #: since the evaluator records them (``ganzoo.eval.api``); older results fall back to run.json.

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..atomic import UnwritableError, atomic_write_text, make_dirs
 from ..errors import GanzooError
+from ..files.write import UnwritableError, atomic_write_text, make_dirs
 from . import floor
 from .collect import collect_run, plugin_versions
 from .table import FORMAT, METRICS, Board, records, stem

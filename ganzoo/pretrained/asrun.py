@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write, atomic_write_text, make_dirs
+from ..files.read import read_png
+from ..files.write import atomic_write, atomic_write_text, make_dirs
 from ..load.folder import GRID, read_config
 from ..load.target import locate
-from ..safefiles import read_png
 
 KEY = "pretrained"
 

@@ -18,9 +18,9 @@ from typing import Any
 import torch
 
 from ..errors import GanzooError, warn
+from ..files.read import JSON_LIMIT, Refused, read_png, read_regular
 from ..load.folder import CARD, FORMAT, GRID, RESULTS, sampling_state
 from ..load.run import load_run
-from ..safefiles import JSON_LIMIT, Refused, read_png, read_regular
 from .card import render
 from .write import write_folder
 
@@ -161,7 +161,7 @@ def _grid(loaded: Any) -> bytes | None:
     """The run's grid at the exported step, only if it is a PNG inside the run directory.
 
     The folder is meant for upload: a ``samples/step-*.png`` symlinked to a
-    secret file is left out with a warning (``ganzoo.safefiles``).
+    secret file is left out with a warning (``ganzoo.files.read``).
     """
     if loaded.run_dir is None:
         return None

@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from ..atomic import UnwritableError, atomic_write
 from ..errors import GanzooError, warn
+from ..files.write import UnwritableError, atomic_write
 
 FORMAT = "ganzoo-checkpoint"
 FORMAT_VERSION = 1

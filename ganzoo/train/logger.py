@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from ..atomic import UnwritableError, atomic_write, atomic_write_text
 from ..errors import GanzooError, warn
+from ..files.write import UnwritableError, atomic_write, atomic_write_text
 from .checkpoint import unwritable_in_run
 
 

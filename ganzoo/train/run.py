@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..atomic import UnwritableError, atomic_write, make_dirs
 from ..dist import World
 from ..errors import GanzooError, warn
+from ..files.write import UnwritableError, atomic_write, make_dirs
 from ..versions import versions
 from .checkpoint import (
     CheckpointError,

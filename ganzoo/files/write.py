@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .errors import GanzooError
+from ..errors import GanzooError
 
 
 class UnwritableError(GanzooError):

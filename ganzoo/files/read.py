@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
-from .errors import warn
+from ..errors import warn
 
 #: A sample grid or curves plot larger than this is not a picture ganzoo wrote.
 PNG_LIMIT = 8 * 2**20
@@ -34,7 +34,7 @@ JSON_LIMIT = 64 * 2**20
 #: Pseudo-file systems: their "regular files" are the process's or the kernel's state.
 SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
 
-_warned: ContextVar[set[str] | None] = ContextVar("ganzoo_safefiles_warned", default=None)
+_warned: ContextVar[set[str] | None] = ContextVar("ganzoo_files_read_warned", default=None)
 
 
 class Refused(Exception):
