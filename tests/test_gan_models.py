@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo import Batch, DatasetSpec, SpecError
+from ganzoo import Batch, DatasetSpec, SpecError, plugins
 from ganzoo.config import from_dict
 
 MODELS = ("gan", "dcgan", "wgan-gp")
@@ -40,9 +40,14 @@ def mnist_slice() -> torch.Tensor:
     return data.to_float(data.images[index])
 
 
-def test_plugin_registers_three_gan_models():
+def test_the_gan_plugin_registers_exactly_its_four_models():
+    """The registry says which plugin registered each model: the "gan" plugin owns these four."""
+    owned = {n: e.obj for n, e in plugins.registry("register_models").items() if e.plugin == "gan"}
+    assert set(owned) == {"gan", "dcgan", "dcgan-cond", "wgan-gp"}
+    assert owned["dcgan-cond"].family == "gan"
     for name in MODELS:
         cls = ganzoo.model_class(name)
+        assert cls is owned[name]
         assert cls.name == name
         assert cls.family == "gan"
         assert cls.ema_modules == ("G",)
