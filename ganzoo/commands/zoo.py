@@ -19,10 +19,10 @@ def zoo_cmd(threads: int | None, **options: Any) -> None:
     """Train every registered model on mnist5k for a short CPU budget, score it, show the board.
 
     \b
-    Default: each model's own fixed step budget (gan 3000, dcgan 2000, wgan-gp
-    800, vae 1000, transformer 500; a plugin model without one: what fits in 2
-    minutes), 4 checkpoints each plus step 0, every one scored with the default
-    extractor for the data (lenet-mnist).  Running it again resumes.
+    Default: each model's own fixed step budget (ganzoo models -v lists it; a
+    model that declares none: what fits in 2 minutes), 4 checkpoints each plus
+    step 0, every one scored with the default extractor for the data
+    (lenet-mnist).  Running it again resumes.
     """
     from ..device import cpu_threads
     from ..errors import GanzooError
