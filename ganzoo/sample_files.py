@@ -31,10 +31,10 @@ class SampleOptions:
     """What ``ganzoo sample`` draws from a TARGET and where it writes it."""
 
     checkpoint: int | None = option(None, "Step of the checkpoint (default: latest).")
-    n: int = option(64, "", min=1, max=MAX_IMAGES)
-    seed: int = option(0, "", min=0, max=MAX_SEED)
+    n: int = option(64, "How many images.", min=1, max=MAX_IMAGES)
+    seed: int = option(0, "Seed of the draw: the same seed, the same images.", min=0, max=MAX_SEED)
     ema: bool | None = option(None, EMA_HELP)
-    device: str = option("auto", "")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N.")
     out: str = option(dataclasses.MISSING, "grid.png or samples.npz", file=True)
     sampling: tuple[str, ...] = option(
         (),

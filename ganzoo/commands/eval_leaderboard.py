@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..eval.request import EvalRequest
-from .leaderboard import SORT_CHOICES
+from ..leaderboard.view import SORT_METRICS
 from .options import options_from, pop_options
 
 
@@ -19,7 +19,11 @@ from .options import options_from, pop_options
 @click.option(
     "--all-checkpoints", is_flag=True, help="Score every checkpoint, not only the latest."
 )
-@click.option("--sort", type=SORT_CHOICES, help="Rank by this metric (default: FID when measured).")
+@click.option(
+    "--sort",
+    type=click.Choice(SORT_METRICS, case_sensitive=False),
+    help="Rank by this metric (default: FID when measured).",
+)
 @click.option("--out", default="leaderboards", show_default=True, type=click.Path(file_okay=False))
 @click.option(
     "--rebuild",

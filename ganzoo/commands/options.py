@@ -74,7 +74,8 @@ def _unwrap(hint: Any) -> tuple[Any, bool]:
 
 def _click_type(base: Any, meta: typing.Mapping[str, Any]) -> click.ParamType:
     if get_origin(base) is Literal or "choices" in meta:
-        return click.Choice([str(c) for c in meta.get("choices", get_args(base))])
+        choices = [str(c) for c in meta.get("choices", get_args(base))]
+        return click.Choice(choices, case_sensitive=meta.get("case_sensitive", True))
     bounds = {"min": meta.get("min"), "max": meta.get("max")}
     if base is int:
         return click.IntRange(**bounds) if meta.keys() & bounds.keys() else click.INT

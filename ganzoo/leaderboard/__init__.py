@@ -8,21 +8,45 @@ under a file lock; a damaged file is never overwritten), ``text`` renders CSV,
 Markdown and the terminal view, ``page`` the self-contained HTML page,
 ``notes`` the sentences that say how to read a table, ``plot`` the curves
 against steps and wall time, and ``refresh`` scores what is missing before
-rebuilding.
+rebuilding; ``view`` chooses and renders boards for ``ganzoo leaderboard``.
 """
 
-from .store import DamagedBoardError, available, load, scan, update, write
-from .table import (
-    COLUMNS,
-    LABELS,
-    METRICS,
-    Board,
-    describe_protocol,
-    protocol_id,
-    rank,
-    records,
-    sort_metric,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .store import DamagedBoardError, available, load, scan, update, write
+    from .table import (
+        COLUMNS,
+        LABELS,
+        METRICS,
+        Board,
+        describe_protocol,
+        protocol_id,
+        rank,
+        records,
+        sort_metric,
+    )
+
+# The names below load their module (and pandas) when first used, so that the
+# command line can import ``leaderboard.view`` for its options without pandas.
+_HOMES = {
+    **dict.fromkeys(("DamagedBoardError", "available", "load", "scan", "update", "write"), "store"),
+    **dict.fromkeys(
+        ("COLUMNS", "LABELS", "METRICS", "Board", "describe_protocol", "protocol_id", "rank")
+        + ("records", "sort_metric"),
+        "table",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+
 
 __all__ = [
     "COLUMNS",
