@@ -482,6 +482,7 @@ def register_commands(cli):
 """
 
 
+@pytest.mark.slow
 def test_plugins_dir_files_load_as_plugins_with_their_path(tmp_path):
     folder = tmp_path / "ideas"
     folder.mkdir()

@@ -120,6 +120,7 @@ TRAIN_THEN_WAIT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sigkill_and_resume_equals_an_uninterrupted_run(tmp_path):
     args = ["train", "--model", "dcgan", "--set", "width=16", "--steps", "60", "--batch-size", "32",
             "--checkpoint-every", "10", "--sample-every", "30", "--log-every", "10", "--ema", "--seed", "3"]  # fmt: skip
@@ -185,6 +186,7 @@ KILL_DURING_SAVE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint(tmp_path):
     script = tmp_path / "kill.py"
     script.write_text(KILL_DURING_SAVE)
@@ -419,6 +421,7 @@ def test_a_second_signal_does_not_wait():
         request.handle(signal.SIGINT, None)
 
 
+@pytest.mark.slow
 def test_sigterm_to_ganzoo_train_saves_the_current_step_and_says_how_to_go_on(tmp_path):
     out = tmp_path / "run"
     args = [sys.executable, "-m", "ganzoo", "train", "--model", "dcgan", "--set", "width=16",

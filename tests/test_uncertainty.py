@@ -105,6 +105,7 @@ def overlap(a: list[float], b: list[float]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
+@pytest.mark.slow
 def test_two_draws_of_one_generator_overlap_and_collapse_stands_apart(digits):
     """Real train digits stand in for a healthy generator; only ones for a collapsed one."""
     images, labels = digits

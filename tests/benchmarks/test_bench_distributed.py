@@ -49,6 +49,7 @@ def train(out: Path, steps: int, nproc: int) -> float:
     return steps / progress["elapsed_s"]
 
 
+@pytest.mark.slow  # two python start-ups per process even at smoke size
 @pytest.mark.benchmark(group="train-dcgan-processes")
 @pytest.mark.parametrize("nproc", [1, 2], ids=["1-process", "2-processes"])
 def test_dcgan_steps_per_second(benchmark, tmp_path, measured, nproc):

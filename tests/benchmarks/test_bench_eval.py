@@ -26,6 +26,7 @@ def _clear_reference_cache() -> None:
     shutil.rmtree(ganzoo.cache_dir("fidelity"), ignore_errors=True)
 
 
+@pytest.mark.slow  # over 5 s even under --benchmark-disable
 def test_eval_cold_reference(benchmark, samples):
     """FID+KID+PR with lenet-mnist, the reference (mnist5k test, 500 images) encoded from scratch."""
     benchmark.pedantic(
@@ -35,6 +36,7 @@ def test_eval_cold_reference(benchmark, samples):
     )
 
 
+@pytest.mark.slow  # over 5 s even under --benchmark-disable
 def test_eval_cached_reference(benchmark, samples):
     """The same evaluation with the reference's features read from the verified cache."""
     ganzoo.evaluate(samples, metrics="fid,kid,pr")
@@ -62,6 +64,7 @@ def measured(request) -> bool:
 FRECHET_SIZES = [3000, 1000]
 
 
+@pytest.mark.slow  # over 5 s even under --benchmark-disable
 @pytest.mark.benchmark(group="frechet-2048")
 @pytest.mark.parametrize("n", FRECHET_SIZES)
 def test_frechet_2048_torch_fidelity(benchmark, n):
@@ -74,6 +77,7 @@ def test_frechet_2048_torch_fidelity(benchmark, n):
     )
 
 
+@pytest.mark.slow  # over 5 s even under --benchmark-disable
 @pytest.mark.benchmark(group="frechet-2048")
 @pytest.mark.parametrize("n", FRECHET_SIZES)
 def test_frechet_2048_scipy_sqrtm(benchmark, n):
@@ -89,7 +93,7 @@ def test_frechet_2048_scipy_sqrtm(benchmark, n):
 
 
 @pytest.mark.benchmark(group="frechet-2048")
-@pytest.mark.parametrize("n", FRECHET_SIZES)
+@pytest.mark.parametrize("n", [pytest.param(3000, marks=pytest.mark.slow), 1000])
 def test_frechet_2048_ganzoo_symmetric(benchmark, n):
     """ganzoo's exact symmetric forms: with fewer images than dimensions the nuclear norm of the
     cross-Gram matrix (from the features, centring included in the time), else from the same
@@ -109,6 +113,7 @@ def test_frechet_2048_ganzoo_symmetric(benchmark, n):
     benchmark.pedantic(fid, rounds=1)
 
 
+@pytest.mark.slow  # over 5 s even under --benchmark-disable
 @pytest.mark.benchmark(group="kid-2048")
 def test_kid_torch_fidelity_100_subsets(benchmark, measured):
     """KID as every evaluation computes it (torch-fidelity: 100 subsets of 1,000), N = 10,000."""
@@ -122,7 +127,7 @@ def test_kid_torch_fidelity_100_subsets(benchmark, measured):
 
 
 @pytest.mark.benchmark(group="bootstrap-2048")
-@pytest.mark.parametrize("path", ["gram", "features"])
+@pytest.mark.parametrize("path", ["gram", pytest.param("features", marks=pytest.mark.slow)])
 def test_bootstrap_replicates(benchmark, monkeypatch, path):
     """20 bootstrap replicates of FID, KID and precision/recall, 1,000 vs 1,000 2048-d features."""
     from ganzoo.eval import uncertainty
