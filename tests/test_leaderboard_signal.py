@@ -360,6 +360,7 @@ def test_a_model_above_the_floor_is_pointed_out(board_dir, tmp_path):
     assert '<p class="warning">Above the floor: dcgan' in page
 
 
+@pytest.mark.slow  # board_dir trains and scores a board (about 20 s)
 def test_results_of_an_older_extractor_revision_are_scored_again(board_dir, monkeypatch):
     """A changed extractor (new revision) makes every stored result stale for `eval leaderboard`,
     so old and new numbers never pass for one protocol."""
