@@ -264,16 +264,16 @@ def test_non_finite_loss_stops_with_phase_step_and_last_good_checkpoint(tmp_path
     assert [s for s, _ in list_checkpoints(tmp_path / "checkpoints")] == [0, 2]
 
 
-def test_cli_train_resume_and_sample(tmp_path):
+def test_cli_train_resume_and_sample(tmp_path, plumbing_model):
     out = tmp_path / "run"
     runner = CliRunner()
-    common = ["train", "--model", "gan", "--steps", "4", "--batch-size", "16", "--checkpoint-every", "2",
+    common = ["train", "--model", plumbing_model, "--steps", "4", "--batch-size", "16", "--checkpoint-every", "2",
               "--sample-every", "2", "--out", str(out), "-q"]  # fmt: skip
     result = runner.invoke(cli, common)
     assert result.exit_code == 0, result.output
     info = read_run_info(out)
-    assert info["model"] == "gan" and info["dataset"] == "mnist5k" and info["seed"] == 0
-    assert info["hyperparameters"]["lr"] == 2e-4 and info["versions"]["torch"] == torch.__version__
+    assert info["model"] == plumbing_model and info["dataset"] == "mnist5k" and info["seed"] == 0
+    assert info["hyperparameters"]["lr"] == 1e-2 and info["versions"]["torch"] == torch.__version__
     assert (out / "samples" / "step-00000004.png").is_file()
     assert (out / "metrics.jsonl").read_text().count("\n") >= 1
 
