@@ -20,7 +20,7 @@ _LAZY = {
     "noise": "ganzoo.model",
     "model_class": "ganzoo.model",
     "build_model": "ganzoo.model",
-    "draw_samples": "ganzoo.sampling",
+    "draw_samples": "ganzoo.sampling.draw",
     "DatasetSpec": "ganzoo.data.base",
     "ImageData": "ganzoo.data.base",
     "LoadContext": "ganzoo.data.base",
@@ -86,6 +86,6 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .plugins import register_plugin, unregister_plugin
     from .pretrained.export import export_run
-    from .sampling import draw_samples
+    from .sampling.draw import draw_samples
     from .train.options import TrainOptions
     from .train.trainer import Trainer

@@ -24,7 +24,7 @@ from ganzoo.commands.sample import sample_cmd
 from ganzoo.commands.train import train_cmd
 from ganzoo.commands.zoo import zoo_cmd
 from ganzoo.eval.request import EvalRequest
-from ganzoo.sample_files import SampleOptions
+from ganzoo.sampling.files import SampleOptions
 from ganzoo.train.options import TrainOptions
 from ganzoo.train.zoo import ZooOptions
 

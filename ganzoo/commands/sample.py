@@ -1,4 +1,4 @@
-"""``ganzoo sample``: a TARGET's samples into a PNG grid or an ``.npz`` (``ganzoo.sample_files``)."""
+"""``ganzoo sample``: a TARGET's samples into a PNG grid or an ``.npz`` (``ganzoo.sampling.files``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..sample_files import SampleOptions
+from ..sampling.files import SampleOptions
 from .options import options_from, pop_options
 
 
@@ -19,6 +19,6 @@ def sample_cmd(run: str, **options: Any) -> None:
     RUN is a run directory, a checkpoint file, a model folder (ganzoo export) or
     a pretrained name (ganzoo models --pretrained).
     """
-    from ..sample_files import write_samples
+    from ..sampling.files import write_samples
 
     click.echo(write_samples(run, pop_options(SampleOptions, options)).summary())

@@ -12,7 +12,7 @@ import torch
 
 from ..dist import setup
 from ..errors import GanzooError, warn
-from ..sampling import applied
+from ..sampling.draw import applied
 from . import classes, fidelity, metrics, sources
 from .extractors import (
     DEFAULT_BATCH_SIZE,
@@ -244,7 +244,7 @@ def _bits_per_dim(
     """Mean held-out bits/dim for likelihood models; None for models without a likelihood."""
     from ..data.registry import load_dataset
     from ..model import Batch
-    from ..sampling import eval_mode
+    from ..sampling.draw import eval_mode
 
     data = load_dataset(dataset, split, data_root=request.data_root)
     total, count, step = 0.0, 0, request.batch_size or DEFAULT_BATCH_SIZE

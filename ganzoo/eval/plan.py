@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from .. import sampling
 from ..errors import GanzooError
+from ..sampling import draw as sampling
 from ..versions import versions
 from . import classes, fidelity, sources
 from .extractors import FeatureExtractorInfo, ResolvedWeights

@@ -164,7 +164,7 @@ def generate(
     """
     from ..data.base import to_uint8
     from ..model import balanced_labels
-    from ..sampling import draw_samples
+    from ..sampling.draw import draw_samples
     from ..seeds import derived_seed
     from .progress import progress
 

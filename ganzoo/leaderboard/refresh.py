@@ -19,7 +19,7 @@ from ..errors import GanzooError, warn
 from ..eval.request import EvalRequest
 from ..files.read import JSON_LIMIT, Refused, each_warning_once, read_regular
 from ..pretrained.asrun import stands_for
-from ..sampling import stored_settings
+from ..sampling.draw import stored_settings
 from . import floor, store
 from .collect import result_target
 from .results import run_results
@@ -108,7 +108,7 @@ def is_scored(
     revision: int = 1,
 ) -> bool:
     """Whether ``result`` is this checkpoint's under ``request`` (``sampling``: the settings
-    its images must have been drawn with, from ``ganzoo.sampling.stored_settings``;
+    its images must have been drawn with, from ``ganzoo.sampling.draw.stored_settings``;
     ``revision``: the extractor's current one, so a result of an older revision is redone)."""
     p = result.get("protocol") or {}
     if (p.get("checkpoint") or {}).get("step") != step:

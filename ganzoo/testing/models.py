@@ -19,7 +19,7 @@ from ..data.base import DatasetSpec
 from ..errors import ConfigError
 from ..model import Model, SpecError
 from ..plugins.checks import check_model_class
-from ..sampling import draw_samples
+from ..sampling.draw import draw_samples
 from ..train.options import TrainOptions
 from ..train.trainer import Trainer
 from .data import one_thread, shape_text, tiny_data

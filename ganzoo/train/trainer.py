@@ -26,7 +26,7 @@ from ..device import busy_cpu, cpu_threads, threads_changed
 from ..dist import setup
 from ..errors import GanzooError, warn
 from ..model import Model
-from ..sampling import class_rows, draw_samples
+from ..sampling.draw import class_rows, draw_samples
 from . import state as trainer_state
 from .batches import Batches
 from .checks import AMP_DTYPES, check_options

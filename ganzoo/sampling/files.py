@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import check_ranges, option
-from .errors import GanzooError
-from .eval.request import MAX_IMAGES
-from .load.loaded import EMA_HELP
-from .seeds import MAX_SEED
+from ..config import check_ranges, option
+from ..errors import GanzooError
+from ..eval.request import MAX_IMAGES
+from ..load.loaded import EMA_HELP
+from ..seeds import MAX_SEED
 
 #: The files ``--out`` may name: the suffix decides what is written.
 SUFFIXES = (".png", ".npz")
@@ -86,11 +86,11 @@ def write_samples(target: str | Path, options: SampleOptions) -> WrittenSamples:
     """
     import torch
 
-    from .config import parse_sets
-    from .device import resolve_device
-    from .errors import warn
-    from .load.run import load_run
-    from .sampling import applied, draw_samples
+    from ..config import parse_sets
+    from ..device import resolve_device
+    from ..errors import warn
+    from ..load.run import load_run
+    from .draw import applied, draw_samples
 
     out = Path(options.out)
     device = resolve_device(options.device)
@@ -111,9 +111,9 @@ def _write(out: Path, images: Any, labels: Any, value_range: Any, per_row: int |
     """The grid or the arrays, by ``out``'s suffix."""
     import numpy as np
 
-    from .data.base import to_uint8
-    from .files.write import atomic_write
-    from .train.logger import save_grid
+    from ..data.base import to_uint8
+    from ..files.write import atomic_write
+    from ..train.logger import save_grid
 
     if out.suffix.lower() == ".png":
         save_grid(images, value_range, out, per_row)
@@ -130,7 +130,7 @@ def class_labels(model: Any, classes: str | None, n: int) -> tuple[Any, int | No
     Conditional models draw every class unless told; asking an unconditional
     model for classes is a mistake worth one line.
     """
-    from .sampling import class_rows
+    from .draw import class_rows
 
     if not model.conditional:
         if classes:

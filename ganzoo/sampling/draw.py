@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .errors import GanzooError
-from .model import balanced_labels, model_class
+from ..errors import GanzooError
+from ..model import balanced_labels, model_class
 
 
 def class_rows(classes: list[int], per_class: int) -> torch.Tensor:
@@ -53,7 +53,7 @@ def checked_labels(model: Any, n: int, labels: Any) -> torch.Tensor | None:
 
 def settings(model: Any) -> dict[str, Any]:
     """The model's sampling-time settings as JSON values (empty for models without any)."""
-    from .config import to_dict
+    from ..config import to_dict
 
     values = to_dict(model.config) if dataclasses.is_dataclass(model.config) else {}
     return {name: values.get(name) for name in getattr(model, "sampling_fields", ())}
@@ -61,7 +61,7 @@ def settings(model: Any) -> dict[str, Any]:
 
 def parse_overrides(model: Any, overrides: Any) -> Any:
     """The model's config with ``overrides`` (``{"k": "v"}`` or ``("k=v", ...)``) applied, checked."""
-    from .config import from_dict, parse_sets, to_dict
+    from ..config import from_dict, parse_sets, to_dict
 
     pairs = parse_sets(list(overrides)) if not isinstance(overrides, dict) else dict(overrides)
     allowed = tuple(getattr(model, "sampling_fields", ()))
@@ -80,7 +80,7 @@ def stored_settings(info: dict[str, Any], overrides: dict[str, str]) -> dict[str
     loading it; None when its model is not installed (scoring it will say so)."""
     from types import SimpleNamespace
 
-    from .config import from_dict, to_dict
+    from ..config import from_dict, to_dict
 
     try:
         cls = model_class(info.get("model") or "")
@@ -200,7 +200,7 @@ def _shape(shape: Any) -> str:
 
 def _described(model: Any) -> str:
     """``model 'x' (plugin 'p')``: who to tell about a broken sample."""
-    from . import plugins
+    from .. import plugins
 
     name = getattr(model, "name", type(model).__name__)
     try:
