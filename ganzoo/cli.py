@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from . import plugins
-from .commands import check, extractors, info, launch, plugin
+from .commands import check, datasets, extractors, launch, models, plugin
+from .commands import plugins as plugins_commands
 from .commands.eval import eval_cmd
 from .commands.export import export_cmd
 from .commands.leaderboard import leaderboard_cmd
@@ -144,9 +145,9 @@ def cli() -> None:
 
 #: The built-in commands, in the order ``ganzoo --help`` lists them.
 BUILTIN_COMMANDS = (
-    plugin.plugins_cmd,
-    info.models_cmd,
-    info.datasets_cmd,
+    plugins_commands.plugins_cmd,
+    models.models_cmd,
+    datasets.datasets_cmd,
     extractors.extractors_cmd,
     train_cmd,
     sample_cmd,
