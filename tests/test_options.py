@@ -2,7 +2,7 @@
 
 ``TrainOptions`` feeds ``ganzoo train``; ``EvalRequest`` feeds ``ganzoo eval`` and
 ``ganzoo eval leaderboard``; ``SampleOptions`` ``ganzoo sample``; ``ZooOptions``
-``ganzoo zoo``.  Every option derived from a field must carry that
+``ganzoo zoo``; ``ExportOptions`` ``ganzoo export``; ``ViewOptions`` ``ganzoo leaderboard``.  Every option derived from a field must carry that
 field's default, and every field meant for the command line must be there.
 """
 
@@ -20,10 +20,13 @@ from ganzoo.cli import cli
 from ganzoo.commands.eval import score_cmd
 from ganzoo.commands.eval_leaderboard import eval_leaderboard_cmd
 from ganzoo.commands.export import export_cmd
+from ganzoo.commands.leaderboard import leaderboard_cmd
 from ganzoo.commands.sample import sample_cmd
 from ganzoo.commands.train import train_cmd
 from ganzoo.commands.zoo import zoo_cmd
 from ganzoo.eval.request import EvalRequest
+from ganzoo.leaderboard.view import ViewOptions
+from ganzoo.pretrained.options import ExportOptions
 from ganzoo.sampling.files import SampleOptions
 from ganzoo.train.options import TrainOptions
 from ganzoo.train.zoo import ZooOptions
@@ -34,6 +37,8 @@ COMMANDS = [
     (eval_leaderboard_cmd, EvalRequest, {"ema"}),
     (zoo_cmd, ZooOptions, set()),
     (sample_cmd, SampleOptions, set()),
+    (export_cmd, ExportOptions, set()),
+    (leaderboard_cmd, ViewOptions, set()),
 ]
 
 
@@ -161,3 +166,7 @@ def test_the_library_refuses_what_sample_and_zoo_refuse_before_any_work():
         SampleOptions(out="grid.jpg")
     with pytest.raises(ganzoo.GanzooError, match="use either --steps or --minutes, not both"):
         ZooOptions(steps=10, minutes=1.0)
+    with pytest.raises(ganzoo.GanzooError, match="--dtype must be one of float32, float16"):
+        ganzoo.export_run("no-such-run", "folder", dtype="float64")  # before the run is read
+    with pytest.raises(ganzoo.GanzooError, match="--best and --all-checkpoints choose different"):
+        ViewOptions(best=True, all_checkpoints=True)

@@ -22,26 +22,26 @@ from ..files.read import JSON_LIMIT, Refused, read_png, read_regular
 from ..load.folder import CARD, FORMAT, GRID, RESULTS, sampling_state
 from ..load.run import load_run
 from .card import render
+from .options import DTYPE_NAMES, ExportOptions
 from .write import write_folder
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+#: Each precision the option set names, as a torch dtype.
+DTYPES = dict(zip(DTYPE_NAMES, (torch.float32, torch.float16, torch.bfloat16), strict=True))
 
 
-def export_run(
-    target: str | Path,
-    out: str | Path,
-    *,
-    checkpoint: int | None = None,
-    ema: bool | None = None,
-    dtype: str = "float32",
-    license: str = "apache-2.0",
-    name: str | None = None,
-) -> Path:
-    """Write ``out`` from a run directory or checkpoint file; returns the folder."""
-    if dtype not in DTYPES:
-        raise GanzooError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
-    out = Path(out)
-    loaded = load_run(target, checkpoint, device="cpu", use_ema=ema)
+def export_run(target: str | Path, out: str | Path, **options: Any) -> Path:
+    """Write ``out`` from a run directory or checkpoint file; returns the folder.
+
+    ``options`` are ``ExportOptions``' other fields (``checkpoint``, ``ema``,
+    ``dtype``, ``license``, ``name``), with its defaults and checks.
+    """
+    return write_export(target, ExportOptions(out=str(out), **options))
+
+
+def write_export(target: str | Path, opts: ExportOptions) -> Path:
+    """``ganzoo export``: the folder ``opts.out`` written from ``target``'s checkpoint."""
+    out, dtype, license, name = Path(opts.out), opts.dtype, opts.license, opts.name
+    loaded = load_run(target, opts.checkpoint, device="cpu", use_ema=opts.ema)
     tensors = _cast(sampling_state(loaded.model), DTYPES[dtype])
     config = _config(loaded, name or out.name, dtype, license, tensors)
     results = _stored_results(loaded)
