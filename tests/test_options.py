@@ -2,7 +2,8 @@
 
 ``TrainOptions`` feeds ``ganzoo train``; ``EvalRequest`` feeds ``ganzoo eval`` and
 ``ganzoo eval leaderboard``; ``SampleOptions`` ``ganzoo sample``; ``ZooOptions``
-``ganzoo zoo``; ``ExportOptions`` ``ganzoo export``; ``ViewOptions`` ``ganzoo leaderboard``.  Every option derived from a field must carry that
+``ganzoo zoo``; ``ExportOptions`` ``ganzoo export``; ``ViewOptions`` ``ganzoo leaderboard``;
+``CheckOptions`` ``ganzoo check``.  Every option derived from a field must carry that
 field's default, and every field meant for the command line must be there.
 """
 
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 
 import ganzoo
 from ganzoo.cli import cli
+from ganzoo.commands.check import check_cmd
 from ganzoo.commands.eval import score_cmd
 from ganzoo.commands.eval_leaderboard import eval_leaderboard_cmd
 from ganzoo.commands.export import export_cmd
@@ -28,6 +30,7 @@ from ganzoo.eval.request import EvalRequest
 from ganzoo.leaderboard.view import ViewOptions
 from ganzoo.pretrained.options import ExportOptions
 from ganzoo.sampling.files import SampleOptions
+from ganzoo.testing.named import CheckOptions
 from ganzoo.train.options import TrainOptions
 from ganzoo.train.zoo import ZooOptions
 
@@ -39,6 +42,7 @@ COMMANDS = [
     (sample_cmd, SampleOptions, set()),
     (export_cmd, ExportOptions, set()),
     (leaderboard_cmd, ViewOptions, set()),
+    (check_cmd, CheckOptions, set()),
 ]
 
 
