@@ -315,6 +315,16 @@ def test_typo_of_a_first_party_model_suggests_it(monkeypatch):
 # --------------------------------------------------------------------------- commands
 
 
+class HelloCommands:
+    """A plugin adding one command, ``hello``."""
+
+    @ganzoo.hookimpl
+    def register_commands(self, cli):
+        @cli.command("hello")
+        def hello() -> None:
+            click.echo("hello")
+
+
 def test_plugin_commands_are_added_and_cannot_shadow_others(isolated, capsys):
     from ganzoo.cli import GanzooGroup
 
@@ -324,13 +334,6 @@ def test_plugin_commands_are_added_and_cannot_shadow_others(isolated, capsys):
     def original() -> None:
         click.echo("original")
 
-    class Commands:
-        @ganzoo.hookimpl
-        def register_commands(self, cli):
-            @cli.command("hello")
-            def hello() -> None:
-                click.echo("hello")
-
     class Shadow:
         @ganzoo.hookimpl
         def register_commands(self, cli):
@@ -338,7 +341,7 @@ def test_plugin_commands_are_added_and_cannot_shadow_others(isolated, capsys):
             def models() -> None:
                 click.echo("shadow")
 
-    plugins.register_plugin(Commands(), "cmds")
+    plugins.register_plugin(HelloCommands(), "cmds")
     plugins.register_plugin(Shadow(), "shadow")
     plugins.add_plugin_commands(group)
     assert CliRunner().invoke(group, ["hello"]).output == "hello\n"
@@ -352,23 +355,16 @@ def test_plugin_commands_are_added_and_cannot_shadow_others(isolated, capsys):
 
 
 def test_reset_is_one_call_back_to_nothing_loaded(isolated):
-    class Commands:
-        @ganzoo.hookimpl
-        def register_commands(self, cli):
-            @cli.command("hello")
-            def hello() -> None:
-                click.echo("hello")
-
     group = click.Group("g")
     plugins.add_plugin_commands(group)
-    plugins.register_plugin(Commands(), "cmds")
+    plugins.register_plugin(HelloCommands(), "cmds")
     assert plugins.registry("register_datasets") == {} and "hello" in group.commands
     plugins.reset()
     state = plugins.STATE
     assert "hello" not in group.commands and plugins.pm.get_plugins() == set()
     assert (state.infos, state.staged, state.registries, state.loaded) == ({}, {}, {}, False)
     assert (state.command_owners, state.commands_done) == ({}, set())
-    plugins.register_plugin(Commands(), "cmds")  # the name is free again; its commands return
+    plugins.register_plugin(HelloCommands(), "cmds")  # the name is free again; its commands return
     assert "hello" in group.commands
 
 
