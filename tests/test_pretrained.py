@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -188,58 +187,16 @@ def test_a_third_party_plugin_ships_pretrained_models_the_same_way(folder):
         ganzoo.unregister_plugin("test-zoo")
 
 
-@dataclass
-class TinyConfig:
-    latent_dim: int = 8
-
-
-class ThirdPartyTiny(ganzoo.Model):
-    """A model from outside ganzoo, written against the public API only."""
-
-    name = "acme-tiny"
-    family = "test"
-    description = "a third party's linear generator"
-    Config = TinyConfig
-    ema_modules = ("G",)
-
-    def build(self) -> None:
-        self.G = torch.nn.Linear(self.config.latent_dim, 28 * 28)
-
-    def configure_optimizers(self):
-        return {"G": torch.optim.SGD(self.G.parameters(), lr=0.01)}
-
-    def phases(self):
-        return [ganzoo.Phase("fit", "G", self.loss)]
-
-    def loss(self, batch):
-        z = torch.randn(batch.size, self.config.latent_dim, device=batch.x.device)
-        return ((torch.tanh(self.G(z)).view_as(batch.x) - batch.x) ** 2).mean(), {}
-
-    def sample(self, n, generator=None):
-        z = torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
-        return torch.tanh(self.G(z)).view(n, 1, 28, 28)
-
-
-def test_a_third_party_plugins_run_exports_and_loads_unchanged(tmp_path):
-    class Acme:
-        @ganzoo.hookimpl
-        def register_models(self, register):
-            register(ThirdPartyTiny)
-
-    ganzoo.register_plugin(Acme(), "acme")
-    try:
-        data = ganzoo.load_dataset("mnist5k", "train")
-        model = ganzoo.build_model("acme-tiny", data.spec)
-        options = ganzoo.TrainOptions(steps=3, batch_size=16, quiet=True, ema=True)
-        ganzoo.Trainer(model, data, options, run_dir=tmp_path / "run").fit()
-        ganzoo.export_run(tmp_path / "run", tmp_path / "acme-tiny")
-        config = json.loads((tmp_path / "acme-tiny" / "config.json").read_text())
-        assert config["model"] == "acme-tiny" and config["plugin"] == "acme"
-        loaded = ganzoo.from_pretrained(tmp_path / "acme-tiny")
-        own = ganzoo.load_run(tmp_path / "run").model
-        seed = lambda: torch.Generator().manual_seed(5)  # noqa: E731
-        assert torch.equal(
-            ganzoo.draw_samples(loaded, 8, seed()), ganzoo.draw_samples(own, 8, seed())
-        )
-    finally:
-        ganzoo.unregister_plugin("acme")
+def test_a_third_party_plugins_run_exports_and_loads_unchanged(tmp_path, plumbing_model):
+    """conftest's plumbing model is a plugin from outside ganzoo, written against the public API."""
+    data = ganzoo.load_dataset("mnist5k", "train")
+    model = ganzoo.build_model(plumbing_model, data.spec)
+    options = ganzoo.TrainOptions(steps=3, batch_size=16, quiet=True, ema=True)
+    ganzoo.Trainer(model, data, options, run_dir=tmp_path / "run").fit()
+    ganzoo.export_run(tmp_path / "run", tmp_path / "exported")
+    config = json.loads((tmp_path / "exported" / "config.json").read_text())
+    assert config["model"] == plumbing_model and config["plugin"] == "plumbing"
+    loaded = ganzoo.from_pretrained(tmp_path / "exported")
+    own = ganzoo.load_run(tmp_path / "run").model
+    seed = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    assert torch.equal(ganzoo.draw_samples(loaded, 8, seed()), ganzoo.draw_samples(own, 8, seed()))
