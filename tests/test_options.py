@@ -120,6 +120,7 @@ OUT_OF_RANGE = [
     (SampleOptions, "seed", -1, "--seed must be at least 0, not -1"),
     (ZooOptions, "steps", 0, "--steps must be at least 1, not 0"),
     (ZooOptions, "scale", float("nan"), "--scale must be a finite number, not nan"),
+    (ZooOptions, "threads", 0, "--threads must be at least 1, not 0"),
 ]
 #: What an option set needs besides the value tested (a field without a default).
 REQUIRED = {SampleOptions: {"out": "grid.png"}}

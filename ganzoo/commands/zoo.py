@@ -13,9 +13,7 @@ from .options import options_from, pop_options
 
 @click.command("zoo")
 @options_from(ZooOptions)
-@click.option("--threads", type=click.IntRange(min=1),
-              help="CPU threads for torch (default: torch's; on cores shared with other jobs, fewer is faster).")  # fmt: skip
-def zoo_cmd(threads: int | None, **options: Any) -> None:
+def zoo_cmd(**options: Any) -> None:
     """Train every registered model on mnist5k for a short CPU budget, score it, show the board.
 
     \b
@@ -24,14 +22,12 @@ def zoo_cmd(threads: int | None, **options: Any) -> None:
     step 0, every one scored with the default extractor for the data
     (lenet-mnist).  Running it again resumes.
     """
-    from ..device import cpu_threads
     from ..errors import GanzooError
     from ..leaderboard.text import to_terminal
     from ..train.zoo import run_zoo
 
     opts = pop_options(ZooOptions, options)
-    with cpu_threads(threads):  # on shared cores fewer threads train several times faster
-        report = run_zoo(opts, echo=lambda s: click.echo(s, err=True))
+    report = run_zoo(opts, echo=lambda s: click.echo(s, err=True))
     boards = Path(opts.leaderboards)
     if report.board is not None:
         click.echo(to_terminal(report.board, run_base=boards))

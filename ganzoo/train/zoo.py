@@ -63,6 +63,12 @@ class ZooOptions:
     device: str = option("cpu", "cpu, cuda or auto.")
     seed: int = option(0, "Seed of every run.")
     quiet: bool = option(False, "No training progress bars.", short="-q")
+    threads: int | None = option(
+        None,
+        "CPU threads for torch (default: torch's; on cores shared with other jobs, fewer is "
+        "faster).",
+        min=1,
+    )
 
     def __post_init__(self) -> None:
         check_ranges(self)  # the same refusals for run_zoo(ZooOptions(...)) as for `ganzoo zoo`
@@ -150,6 +156,14 @@ def train_one(
 
 
 def run_zoo(opts: ZooOptions, echo: Callable[[str], None] = print) -> ZooReport:
+    """Every model trained to its budget and scored, under ``opts.threads`` CPU threads."""
+    from ..device import cpu_threads
+
+    with cpu_threads(opts.threads):  # on shared cores fewer threads train several times faster
+        return _run_zoo(opts, echo)
+
+
+def _run_zoo(opts: ZooOptions, echo: Callable[[str], None]) -> ZooReport:
     from .. import leaderboard
     from ..data.registry import load_dataset
     from ..eval.extractors import default_extractor
