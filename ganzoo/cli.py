@@ -234,8 +234,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=None if argv is None else list(argv), prog_name="ganzoo")
+    except SystemExit as exc:
+        _end_if_broken(exc.code)
+        raise
     finally:
         # Exiting now, with the one line said: a SIGTERM during the interpreter's clean-up (the
         # launcher stopping the survivors of a failed job) ends the process quietly instead of
         # raising inside an atexit callback, which Python would print as a traceback.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _end_if_broken(code: Any) -> None:
+    """A rank whose peer was lost ends now, its line said, without tearing the broken process
+    group down (see ``ganzoo.dist.world.broken``); only if torch was ever loaded."""
+    world = sys.modules.get("ganzoo.dist.world")
+    if world is not None and world.broken():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 1)

@@ -25,6 +25,8 @@ from ..device import resolve_device
 from ..errors import GanzooError, PeerLost
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: Set when a collective found a peer gone (see ``broken``).
+_broken = False
 
 #: What gloo and NCCL say when the process at the other end is gone (killed, crashed, exited).
 _GONE = re.compile(
@@ -44,12 +46,14 @@ def collective(method: F) -> F:
 
     @functools.wraps(method)
     def checked(self: World, *args: Any, **kwargs: Any) -> Any:
+        global _broken
         try:
             return method(self, *args, **kwargs)
         except RuntimeError as exc:  # gloo's and NCCL's errors (DistError's kinds included)
             gone = _GONE.search(str(exc)) if self.distributed else None
             if gone is None:
                 raise
+            _broken = True
             raise PeerLost(
                 f"lost contact with another process of this job ({gone.group(0).strip()}): "
                 "it stopped or was killed, so this one stops too"
@@ -280,8 +284,15 @@ def _join(device: torch.device, local_rank: int) -> World:
     )
 
 
+def broken() -> bool:
+    """Whether a peer was lost: tearing this group down (or leaving it to the interpreter) can
+    then end in C++'s ``terminate`` (SIGABRT) after the one line was printed, and the launcher
+    would report this survivor as killed too; so the command line ends it with ``os._exit``."""
+    return _broken
+
+
 def _leave() -> None:
     """At exit: destroy the group while the interpreter is whole (gloo's worker threads left to
     the interpreter's teardown can abort the process)."""
-    if torch.distributed.is_initialized():
+    if torch.distributed.is_initialized() and not _broken:
         torch.distributed.destroy_process_group()
