@@ -34,9 +34,11 @@ def option(default: Any, help: str, **cli: Any) -> Any:
     ``cli`` tunes the option ``ganzoo.commands.options.options_from`` derives:
     ``flag`` (the option's name, default ``--field-name``), ``aliases``,
     ``short``, ``min`` and ``max`` (bounds; ``min_open=True`` / ``max_open=True``
-    exclude them), ``choices`` (``case_sensitive=False`` to accept any case), ``directory=True`` / ``file=True`` (a folder or
-    file path), ``metavar``; ``cli=False`` keeps the field out of the command
-    line, and a ``default`` of ``dataclasses.MISSING`` makes the option required.  The bounds are enforced by
+    exclude them), ``choices`` (``case_sensitive=False`` to accept any case),
+    ``directory=True`` / ``file=True`` (a folder or file path), ``metavar``,
+    ``expose=False`` (parsed by the caller itself, as the root group's options
+    are); ``cli=False`` keeps the field out of the command line, and a
+    ``default`` of ``dataclasses.MISSING`` makes the option required.  The bounds are enforced by
     ``check_ranges`` on the dataclass itself, so the library, the CLI and the zoo
     refuse the same values with the same line.
     """

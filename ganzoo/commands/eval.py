@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+from typing import Any
 
 import click
 
 from ..eval.request import EvalRequest
+from ..eval.score import ScoreOptions
 from .eval_leaderboard import eval_leaderboard_cmd
-from .launch import command_line, nproc_option, relaunched
+from .launch import LaunchOptions, command_line, relaunched
 from .options import options_from, pop_options
 
 
@@ -41,38 +43,25 @@ def eval_cmd() -> None:
 @eval_cmd.command("score")
 @click.argument("target", type=click.Path())
 @options_from(EvalRequest)
-@click.option("--checkpoint", type=int, help="Checkpoint step of a run (default: latest).")
-@click.option("--all-checkpoints", is_flag=True, help="Every checkpoint of a run: a curve.")
-@click.option("--json", "as_json", is_flag=True, help="Numbers and protocol as JSON on stdout.")
-@nproc_option
-def score_cmd(
-    target: str, checkpoint: int | None, all_checkpoints: bool, as_json: bool, nproc: int,
-    **options: object,
-) -> None:  # fmt: skip
+@options_from(ScoreOptions)
+@options_from(LaunchOptions)
+def score_cmd(target: str, **options: Any) -> None:
     """Score TARGET; run directories get RUN/eval/<protocol-hash>.json.
 
     On several processes (--nproc N, or torchrun -m ganzoo eval ...) each samples and
     encodes its share; the numbers equal one process's (docs/distributed.md).
     """
-    from ..errors import GanzooError
-    from ..eval.api import evaluate, evaluate_all_checkpoints
     from ..eval.progress import silenced
+    from ..eval.score import as_json, score
 
-    if relaunched(nproc, command_line()):
-        return
     request = pop_options(EvalRequest, options)
-    if all_checkpoints and checkpoint is not None:
-        raise GanzooError("use either --checkpoint or --all-checkpoints, not both")
-    with silenced() if as_json else contextlib.nullcontext():
-        if all_checkpoints:
-            results = evaluate_all_checkpoints(target, request)
-        else:
-            results = [evaluate(target, request, checkpoint=checkpoint)]
-    if as_json:
-        data = [r.as_dict() for r in results]
-        for item, result in zip(data, results, strict=True):
-            item["written_to"] = str(result.path) if result.path else None
-        click.echo(json.dumps(data if all_checkpoints else data[0], indent=2, sort_keys=True))
+    chosen = pop_options(ScoreOptions, options)
+    if relaunched(pop_options(LaunchOptions, options).nproc, command_line()):
+        return
+    with silenced() if chosen.as_json else contextlib.nullcontext():
+        results = score(target, request, chosen)
+    if chosen.as_json:
+        click.echo(json.dumps(as_json(results, chosen), indent=2, sort_keys=True))
         return
     for result in results:
         click.echo(result.summary())

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from ..config import check_ranges, option
 from ..errors import GanzooError, Interrupted
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where the root context's ``meta`` (shared by every subcommand's context) keeps the command line.
 COMMAND_LINE = "ganzoo.command_line"
@@ -42,15 +42,19 @@ def command_line() -> list[str]:
     return list(click.get_current_context().meta.get(COMMAND_LINE, ()))
 
 
-def nproc_option(function: F) -> F:
-    return click.option(
-        "--nproc",
-        type=click.IntRange(min=1),
-        default=1,
-        show_default=True,
-        help="Processes on this machine (torch's elastic launcher, as torchrun "
+@dataclass
+class LaunchOptions:
+    """How many local processes run a command (``train``, ``eval``); defined once for both."""
+
+    nproc: int = option(
+        1,
+        "Processes on this machine (torch's elastic launcher, as torchrun "
         "--nproc-per-node); one per GPU on CUDA. Under torchrun, leave it out.",
-    )(function)
+        min=1,
+    )
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 def relaunched(nproc: int, argv: Sequence[str]) -> bool:

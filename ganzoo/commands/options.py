@@ -29,10 +29,19 @@ def options_from(cls: type, exclude: Iterable[str] = ()) -> Callable[[F], F]:
         for field in reversed(dataclasses.fields(cls)):
             if field.name in skip or not field.metadata.get("cli", True):
                 continue
-            function = _option(field, hints[field.name])(function)
+            function = _option(cls, field, hints[field.name])(function)
         return function
 
     return decorate
+
+
+class FieldOption(click.Option):
+    """A click option derived from a dataclass field; ``source`` names it ("Class.field"), so a
+    test can prove every built-in command's options come from a dataclass."""
+
+    def __init__(self, *args: Any, source: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.source = source
 
 
 def pop_options(cls: type[T], kwargs: dict[str, Any]) -> T:
@@ -41,11 +50,14 @@ def pop_options(cls: type[T], kwargs: dict[str, Any]) -> T:
     return cls(**{name: kwargs.pop(name) for name in list(kwargs) if name in names})
 
 
-def _option(field: dataclasses.Field, hint: Any) -> Callable[[F], F]:
+def _option(cls: type, field: dataclasses.Field, hint: Any) -> Callable[[F], F]:
     meta = field.metadata
     flag = meta.get("flag") or "--" + field.name.replace("_", "-")
     decls = [flag, *meta.get("aliases", ()), *([meta["short"]] if "short" in meta else [])]
     kwargs: dict[str, Any] = {"help": meta.get("help", ""), "metavar": meta.get("metavar")}
+    kwargs.update(cls=FieldOption, source=f"{cls.__name__}.{field.name}")
+    if meta.get("expose") is False:  # read before click parses (the root group's options)
+        kwargs["expose_value"] = False
     if field.default is dataclasses.MISSING:  # a field without a default: the option is required
         kwargs["required"] = True
     else:
