@@ -197,6 +197,32 @@ def model_class(name: str) -> type[Model]:
     return plugins.lookup("register_models", name, "model").obj
 
 
+def model_rows() -> list[dict[str, Any]]:
+    """Every registered model as a plain dict (``ganzoo models`` and its ``--json``)."""
+    from . import plugins
+    from .config import describe
+
+    rows = []
+    for name, reg in sorted(plugins.registry("register_models").items()):
+        cls = reg.obj
+        rows.append(
+            {
+                "name": name,
+                "family": cls.family,
+                "plugin": reg.plugin,
+                "description": cls.description,
+                "alias_of": reg.extra.get("alias_of"),
+                "conflicts": reg.conflicts,
+                "batch_size": cls.default_batch_size,
+                "ema_by_default": cls.ema_by_default,
+                "hyperparameters": describe(cls.Config),
+                "sampling_fields": list(cls.sampling_fields),
+                "zoo_steps": cls.zoo_steps,
+            }
+        )
+    return rows
+
+
 def build_model(name: str, spec: Any, config: Any = None, **overrides: Any) -> Model:
     """The model ``name`` built for data of ``spec``: the one way to make one from its name.
 

@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
 
+from .listing import DatasetsOptions, echo_json
+from .options import options_from, pop_options
+
 
 @click.command("datasets")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option(
-    "--data-root", type=click.Path(file_okay=False), help="Where file-based datasets live."
-)
-def datasets_cmd(as_json: bool, data_root: str | None) -> None:
+@options_from(DatasetsOptions)
+def datasets_cmd(**options: Any) -> None:
     """Registered datasets: spec, size per split, and where the data comes from."""
-    from ..data.registry import dataset_entries, load_dataset
-    from ..errors import GanzooError
+    from ..data.registry import dataset_rows
 
-    rows = []
-    for entry in sorted(dataset_entries(), key=lambda e: e.name):
-        row = {
-            "name": entry.name + (":PATH" if entry.takes_argument else ""),
-            "plugin": entry.plugin,
-            "description": entry.description,
-            "source": entry.source,
-            "spec": None,
-            "size": None,
-            "available": None,
-        }
-        if not entry.takes_argument:
-            try:
-                sizes = {}
-                for split in ("train", "test"):
-                    data = load_dataset(entry.name, split, data_root=data_root)
-                    sizes[split] = len(data)
-                row["spec"], row["size"], row["available"] = data.spec.as_dict(), sizes, True
-            except GanzooError as exc:
-                row["available"] = False
-                row["error"] = str(exc)
-        rows.append(row)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
+    opts = pop_options(DatasetsOptions, options)
+    rows = dataset_rows(opts.data_root)
+    if opts.as_json:
+        echo_json(rows)
         return
     for row in rows:
         click.echo(f"{row['name']}  [{row['plugin']}]  {row['description']}")

@@ -6,35 +6,13 @@ hook may run), so this is where a user finds the names it accepts.
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
 
 from .. import plugins
-
-METRIC_NAMES = {"isc": "is", "fid": "fid", "kid": "kid", "prc": "pr"}
-
-
-def extractor_rows() -> list[dict]:
-    rows = []
-    for name, reg in sorted(plugins.registry("register_feature_extractors").items()):
-        info = reg.obj
-        row = {
-            "name": name,
-            "plugin": reg.plugin,
-            "conflicts": reg.conflicts,
-            "description": getattr(info, "description", ""),
-            "metrics": [METRIC_NAMES.get(m, m) for m in getattr(info, "layers", {})],
-            "layers": dict(getattr(info, "layers", {})),
-            "resize": getattr(info, "resize", None),
-            "revision": getattr(info, "revision", None),
-            "default_for_shapes": [list(s) for s in getattr(info, "default_for_shapes", ())],
-            "default_otherwise": getattr(info, "default_otherwise", False),
-            "weights_sha256": getattr(info, "weights_sha256", None),
-            "batch_sizes": dict(getattr(info, "batch_sizes", {})),
-        }
-        rows.append(row)
-    return rows
+from .listing import ListOptions, echo_json
+from .options import options_from, pop_options
 
 
 def _default_text(row: dict) -> str:
@@ -46,12 +24,14 @@ def _default_text(row: dict) -> str:
 
 
 @click.command("extractors")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def extractors_cmd(as_json: bool) -> None:
+@options_from(ListOptions)
+def extractors_cmd(**options: Any) -> None:
     """Feature extractors for `ganzoo eval --extractor NAME`: metrics, resize, which is default."""
+    from ..eval.extractors import extractor_rows
+
     rows = extractor_rows()
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+    if pop_options(ListOptions, options).as_json:
+        echo_json(rows)
         return
     if not rows:
         click.echo("No feature extractors registered.")

@@ -2,57 +2,28 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
 
 from .. import plugins
-
-
-def _echo_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
-def model_rows() -> list[dict]:
-    from ..config import describe
-
-    rows = []
-    for name, reg in sorted(plugins.registry("register_models").items()):
-        cls = reg.obj
-        rows.append(
-            {
-                "name": name,
-                "family": cls.family,
-                "plugin": reg.plugin,
-                "description": cls.description,
-                "alias_of": reg.extra.get("alias_of"),
-                "conflicts": reg.conflicts,
-                "batch_size": cls.default_batch_size,
-                "ema_by_default": cls.ema_by_default,
-                "hyperparameters": describe(cls.Config),
-                "sampling_fields": list(cls.sampling_fields),
-                "zoo_steps": cls.zoo_steps,
-            }
-        )
-    return rows
+from .listing import ModelsOptions, echo_json
+from .options import options_from, pop_options
 
 
 @click.command("models")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list every hyperparameter.")
-@click.option(
-    "--pretrained",
-    is_flag=True,
-    help="Pretrained models you can sample at once, with their numbers.",
-)
-def models_cmd(as_json: bool, verbose: bool, pretrained: bool) -> None:
+@options_from(ModelsOptions)
+def models_cmd(**options: Any) -> None:
     """Registered models with their family, plugin and hyperparameters."""
-    if pretrained:
-        _show_pretrained(as_json)
+    from ..model import model_rows
+
+    opts = pop_options(ModelsOptions, options)
+    if opts.pretrained:
+        _show_pretrained(opts.as_json)
         return
     rows = model_rows()
-    if as_json:
-        _echo_json(rows)
+    if opts.as_json:
+        echo_json(rows)
         return
     if not rows:
         click.echo("No models registered.")
@@ -65,16 +36,19 @@ def models_cmd(as_json: bool, verbose: bool, pretrained: bool) -> None:
             note += f" CONFLICT: registered by {clash} (unusable; see GANZOO_LOAD_PLUGINS)"
         head = f"{row['name']:<{width}}  {row['family']:<14} [{owner}]"
         click.echo(f"{head}  {row['description']}{note}")
-        params = row["hyperparameters"] if verbose else []
-        if verbose:
-            budget = row["zoo_steps"]
-            budget = f"{budget} steps" if budget else "what fits in its time share (none declared)"
-            click.echo(f"{'':<{width}}    ganzoo zoo budget: {budget}")
-        for p in params:
-            when = "  (sampling time)" if p["name"] in row["sampling_fields"] else ""
-            click.echo(f"{'':<{width}}    {p['name']}: {p['type']} = {p['default']!r}{when}")
-    if rows and not verbose:
+        if opts.verbose:
+            _echo_details(row, width)
+    if rows and not opts.verbose:
         click.echo("\nHyperparameters: ganzoo models -v (set them with --set key=value).")
+
+
+def _echo_details(row: dict[str, Any], width: int) -> None:
+    budget = row["zoo_steps"]
+    budget = f"{budget} steps" if budget else "what fits in its time share (none declared)"
+    click.echo(f"{'':<{width}}    ganzoo zoo budget: {budget}")
+    for p in row["hyperparameters"]:
+        when = "  (sampling time)" if p["name"] in row["sampling_fields"] else ""
+        click.echo(f"{'':<{width}}    {p['name']}: {p['type']} = {p['default']!r}{when}")
 
 
 def _show_pretrained(as_json: bool) -> None:
@@ -82,7 +56,7 @@ def _show_pretrained(as_json: bool) -> None:
 
     rows = pretrained_rows()
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return
     if not rows:
         click.echo("No pretrained models registered.")

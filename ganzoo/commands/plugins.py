@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
 
 from .. import plugins
+from .listing import ListOptions, echo_json
+from .options import options_from, pop_options
 
 
 @click.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def plugins_cmd(as_json: bool) -> None:
+@options_from(ListOptions)
+def plugins_cmd(**options: Any) -> None:
     """Installed plugins: distribution or file, hooks, whether they loaded, and their mistakes."""
     rows = [info.as_dict() for info in plugins.plugin_infos()]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
+    if pop_options(ListOptions, options).as_json:
+        echo_json(rows)
         return
     if not rows:
         click.echo("No plugins loaded (is GANZOO_LOAD_PLUGINS set to an empty value?).")

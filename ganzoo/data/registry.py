@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import plugins
 from ..errors import GanzooError
@@ -68,3 +69,31 @@ def load_dataset(
         arg=arg or None, data_root=Path(data_root) if data_root else None, download=download
     )
     return entry.loader(split, ctx)
+
+
+def dataset_rows(data_root: str | Path | None = None) -> list[dict[str, Any]]:
+    """Every registered dataset as a plain dict, each loaded to give its spec and split sizes
+    (``ganzoo datasets``, ``--json``); one that cannot load says why instead."""
+    rows = []
+    for entry in sorted(dataset_entries(), key=lambda e: e.name):
+        row: dict[str, Any] = {
+            "name": entry.name + (":PATH" if entry.takes_argument else ""),
+            "plugin": entry.plugin,
+            "description": entry.description,
+            "source": entry.source,
+            "spec": None,
+            "size": None,
+            "available": None,
+        }
+        if not entry.takes_argument:
+            try:
+                sizes = {}
+                for split in ("train", "test"):
+                    data = load_dataset(entry.name, split, data_root=data_root)
+                    sizes[split] = len(data)
+                row["spec"], row["size"], row["available"] = data.spec.as_dict(), sizes, True
+            except GanzooError as exc:
+                row["available"] = False
+                row["error"] = str(exc)
+        rows.append(row)
+    return rows
