@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-KINDS = ("model", "dataset", "extractor", "command")
+from ..scaffold import NewPluginOptions
+from .options import options_from, pop_options
 
 
 @click.group("plugin")
@@ -12,33 +15,10 @@ def plugin_group() -> None:
     """Start a plugin: `ganzoo plugin new NAME` writes one that passes `ganzoo check`."""
 
 
-def _kinds(values: tuple[str, ...]) -> list[str]:
-    chosen = [part.strip() for value in values for part in value.split(",") if part.strip()]
-    unknown = sorted(set(chosen) - set(KINDS))
-    if unknown:
-        raise click.BadParameter(
-            f"unknown kind {', '.join(unknown)}; choose from {', '.join(KINDS)}",
-            param_hint="--kind",
-        )
-    return [kind for kind in KINDS if kind in chosen] or ["model"]
-
-
 @plugin_group.command("new")
 @click.argument("name")
-@click.option(
-    "--kind",
-    "kinds",
-    multiple=True,
-    metavar="KIND",
-    help=f"What the plugin registers (repeatable or comma-separated): {', '.join(KINDS)}. "
-    "Default: model.",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    help="Directory to create (default: ./ganzoo-NAME); it must not exist or be empty.",
-)
-def new_cmd(name: str, kinds: tuple[str, ...], out: str | None) -> None:
+@options_from(NewPluginOptions)
+def new_cmd(name: str, **options: Any) -> None:
     """Write a working plugin distribution NAME that passes `ganzoo check` as generated.
 
     \b
@@ -49,7 +29,8 @@ def new_cmd(name: str, kinds: tuple[str, ...], out: str | None) -> None:
     """
     from ..scaffold import write_plugin
 
-    written = write_plugin(name, _kinds(kinds), out)
+    opts = pop_options(NewPluginOptions, options)
+    written = write_plugin(name, list(opts.kinds), opts.out)
     click.echo(f"wrote {written.root} ({', '.join(written.kinds)}):")
     for path in written.files:
         click.echo(f"  {path}")

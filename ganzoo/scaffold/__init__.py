@@ -16,7 +16,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import GanzooError
+from ..config import option
+from ..errors import ConfigError, GanzooError
 from . import skeletons, templates
 
 KINDS = ("model", "dataset", "extractor", "command")
@@ -35,6 +36,34 @@ IMPORTS = {
         "extractor": (("import json",), ("import numpy",), ()),
     },
 }
+
+
+@dataclass(kw_only=True)
+class NewPluginOptions:
+    """What ``ganzoo plugin new`` writes, and where."""
+
+    kinds: tuple[str, ...] = option(
+        (),
+        f"What the plugin registers (repeatable or comma-separated): {', '.join(KINDS)}. "
+        "Default: model.",
+        flag="--kind",
+        metavar="KIND",
+    )
+    out: str | None = option(
+        None,
+        "Directory to create (default: ./ganzoo-NAME); it must not exist or be empty.",
+        directory=True,
+    )
+
+    def __post_init__(self) -> None:
+        """``--kind model,dataset --kind command`` becomes the kinds in KINDS' order."""
+        chosen = [part.strip() for value in self.kinds for part in value.split(",") if part.strip()]
+        unknown = sorted(set(chosen) - set(KINDS))
+        if unknown:
+            raise ConfigError(
+                f"unknown --kind {', '.join(unknown)}; choose from {', '.join(KINDS)}"
+            )
+        self.kinds = tuple(kind for kind in KINDS if kind in chosen) or ("model",)
 
 
 @dataclass
