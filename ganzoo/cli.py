@@ -11,6 +11,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -21,9 +22,11 @@ from .commands import plugins as plugins_commands
 from .commands.eval import eval_cmd
 from .commands.export import export_cmd
 from .commands.leaderboard import leaderboard_cmd
+from .commands.options import options_from
 from .commands.sample import sample_cmd
 from .commands.train import train_cmd
 from .commands.zoo import zoo_cmd
+from .config import option
 from .errors import (
     GanzooError,
     Interrupted,
@@ -117,21 +120,27 @@ class GanzooGroup(click.Group):
         super().add_command(cmd, name)
 
 
+@dataclass(kw_only=True)
+class GlobalOptions:
+    """Options before the command, read from the command line before click parses it (plugins
+    load first, so that their commands exist to be parsed); click lists them in the help."""
+
+    plugins_dir: tuple[str, ...] = option(
+        (),
+        "Also load each .py file in DIR as a plugin (as GANZOO_PLUGINS_DIR does).",
+        metavar="DIR",
+        expose=False,
+    )
+    traceback: bool = option(
+        False,
+        "Print the full traceback of errors and plugin failures (as GANZOO_DEBUG=1 does).",
+        expose=False,
+    )
+
+
 @click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="ganzoo")
-@click.option(
-    "--plugins-dir",
-    metavar="DIR",
-    multiple=True,
-    expose_value=False,
-    help="Also load each .py file in DIR as a plugin (as GANZOO_PLUGINS_DIR does).",
-)
-@click.option(
-    "--traceback",
-    is_flag=True,
-    expose_value=False,
-    help="Print the full traceback of errors and plugin failures (as GANZOO_DEBUG=1 does).",
-)
+@options_from(GlobalOptions)
 def cli() -> None:
     """ganzoo: train, compare and share generative image models.
 
@@ -177,12 +186,8 @@ def _add_plugin_commands() -> None:
 _add_plugin_commands()
 
 
-def _global_options(args: list[str]) -> tuple[bool, list[str]]:
-    """``--traceback`` and the ``--plugins-dir`` values among the options before the command.
-
-    They must act before click parses the command line: plugins load first, so
-    that their commands exist to be parsed.
-    """
+def _global_options(args: list[str]) -> GlobalOptions:
+    """``--traceback`` and the ``--plugins-dir`` values among the options before the command."""
     traceback, dirs, i = False, [], 0
     while i < len(args) and args[i].startswith("-"):
         arg = args[i]
@@ -194,18 +199,18 @@ def _global_options(args: list[str]) -> tuple[bool, list[str]]:
         elif arg.startswith("--plugins-dir="):
             dirs.append(arg.partition("=")[2])
         i += 1
-    return traceback, dirs
+    return GlobalOptions(plugins_dir=tuple(dirs), traceback=traceback)
 
 
 def _apply_global_options(args: list[str]) -> None:
-    traceback, dirs = _global_options(args)
-    if traceback and not debug_enabled():
+    given = _global_options(args)
+    if given.traceback and not debug_enabled():
         set_debug()
         for failed in plugins.recorded_failures() if _startup_error is None else ():
             print(failed.traceback, end="", file=sys.stderr)  # warned at import, before we knew
     if _startup_error is not None:
         raise _startup_error
-    for directory in dirs:
+    for directory in given.plugins_dir:
         plugins.load_plugins_dir(directory)
 
 
