@@ -1,9 +1,11 @@
 """Click options derived from a dataclass: each option set is defined once, in its dataclass.
 
-``TrainOptions`` and ``EvalRequest`` own their fields, defaults and help; the
-library takes the dataclass, and the commands get their options from it here,
-so a default can never differ between ``ganzoo.evaluate`` and ``ganzoo eval``
-(torch-fidelity's ``defaults.py`` feeding its API and its CLI is the model).
+``TrainOptions``, ``EvalRequest`` and every other option set own their fields,
+defaults and help; the library takes the dataclass, and the commands get
+*all* their options from one here (``FieldOption`` marks them, and a test
+proves no command has another kind), so a default can never differ between
+``ganzoo.evaluate`` and ``ganzoo eval`` (torch-fidelity's ``defaults.py``
+feeding its API and its CLI is the model).
 """
 
 from __future__ import annotations
