@@ -38,6 +38,8 @@ _LAZY = {
     "export_run": "ganzoo.pretrained.export",
     "evaluate": "ganzoo.eval.api",
     "EvalRequest": "ganzoo.eval.request",
+    "score_features": "ganzoo.eval.features",
+    "FeatureScores": "ganzoo.eval.features",
     "FeatureExtractorInfo": "ganzoo.eval.extractors",
     "ResolvedWeights": "ganzoo.eval.extractors",
     "register_plugin": "ganzoo.plugins",
@@ -71,6 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data.registry import load_dataset
     from .eval.api import evaluate
     from .eval.extractors import FeatureExtractorInfo, ResolvedWeights
+    from .eval.features import FeatureScores, score_features
     from .eval.request import EvalRequest
     from .files.write import atomic_write
     from .load.pretrained import from_pretrained

@@ -61,6 +61,33 @@ def kid_subset_size(requested: int | None, num_generated: int, num_real: int) ->
     return requested
 
 
+def check_sizes(metrics: tuple[str, ...], num_generated: int, num_real: int | None) -> None:
+    """Refuse, in one line, image counts too small for a metric's definition."""
+    if "fid_inf" in metrics and num_generated < 10:
+        raise GanzooError(f"FID∞ needs at least 10 generated images, got {num_generated}")
+    if "isc" in metrics and num_generated < ISC_SPLITS:
+        raise GanzooError(
+            f"Inception Score needs at least {ISC_SPLITS} samples, got {num_generated}"
+        )
+    if (
+        "prc" in metrics
+        and num_real is not None
+        and min(num_generated, num_real) <= PRC_NEIGHBORHOOD
+    ):
+        raise GanzooError(f"precision/recall need more than {PRC_NEIGHBORHOOD} images per set")
+
+
+def settings(metrics: tuple[str, ...], kid_subset: int | None) -> dict[str, Any]:
+    """The fixed settings behind ``metrics``' numbers, as the protocol records them."""
+    return {
+        "isc_splits": ISC_SPLITS if "isc" in metrics else None,
+        "kid_subset_size": kid_subset,
+        "kid_subsets": KID_SUBSETS if "kid" in metrics else None,
+        "prc_neighborhood": PRC_NEIGHBORHOOD if "prc" in metrics else None,
+        "rng_seed": RNG_SEED,
+    }
+
+
 class Scorer:
     """The extractor and the real features of one evaluation, built once for all its seeds."""
 

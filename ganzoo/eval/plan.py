@@ -99,16 +99,7 @@ class Plan:
     def _check_metric_sizes(self, kid_subset_size: int | None) -> None:
         if "kid" in self.metrics:
             self.kid_subset = fidelity.kid_subset_size(kid_subset_size, self.n_gen, self.n_real)
-        if "fid_inf" in self.metrics and self.n_gen < 10:
-            raise GanzooError(f"FID∞ needs at least 10 generated images, got {self.n_gen}")
-        if "isc" in self.metrics and self.n_gen < fidelity.ISC_SPLITS:
-            raise GanzooError(
-                f"Inception Score needs at least {fidelity.ISC_SPLITS} samples, got {self.n_gen}"
-            )
-        if "prc" in self.metrics and min(self.n_gen, self.n_real) <= fidelity.PRC_NEIGHBORHOOD:
-            raise GanzooError(
-                f"precision/recall need more than {fidelity.PRC_NEIGHBORHOOD} images per set"
-            )
+        fidelity.check_sizes(self.metrics, self.n_gen, self.n_real)
 
     def class_layers(self) -> dict[str, str]:
         return classes.layers(self.metrics, self.info, self.dataset)
@@ -163,11 +154,7 @@ class Plan:
                 "revision": self.info.revision,
             },
             "settings": {
-                "isc_splits": fidelity.ISC_SPLITS if "isc" in chosen else None,
-                "kid_subset_size": self.kid_subset,
-                "kid_subsets": fidelity.KID_SUBSETS if "kid" in chosen else None,
-                "prc_neighborhood": fidelity.PRC_NEIGHBORHOOD if "prc" in chosen else None,
-                "rng_seed": fidelity.RNG_SEED,
+                **fidelity.settings(chosen, self.kid_subset),
                 "bootstrap": _bootstrap_settings(chosen),
                 "fid_inf": _fid_inf_settings(chosen, self.n_gen),
                 "classes": {"min_per_class": classes.MIN_PER_CLASS}
