@@ -125,6 +125,11 @@ CASES = [
     # --- eval: how it is scored
     ("eval-unknown-metric", ["eval", "samples.npz", "--metrics", "fid,ppl"], "unknown metric"),
     ("eval-no-metric", ["eval", "samples.npz", "--metrics", ","], "no metrics requested"),
+    (
+        "eval-dc-too-few-real",
+        ["eval", "samples.npz", "--metrics", "dc", "--num-real", "5"],
+        "density/coverage with k=5 need at least 6 real images, got 5",
+    ),
     ("eval-unknown-extractor", ["eval", "samples.npz", "--extractor", "lenet-mnst"], "lenet-mnist"),
     ("eval-num-real-zero", ["eval", "samples.npz", "--num-real", "0"], "'--num-real'"),
     ("eval-num-real-too-many", ["eval", "samples.npz", "--num-real", "100000"], "has only 500"),

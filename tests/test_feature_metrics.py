@@ -44,21 +44,29 @@ def lenet_features(images: torch.Tensor) -> torch.Tensor:
 
 def test_features_score_as_ganzoo_eval_scores_the_images(digits):
     generated, real = digits
-    ours = ganzoo.evaluate(generated, dataset="mnist5k", metrics="fid,kid,pr", kid_subset_size=200)
+    metrics = "fid,kid,pr,dc"
+    ours = ganzoo.evaluate(generated, dataset="mnist5k", metrics=metrics, kid_subset_size=200)
     scores = ganzoo.score_features(
-        lenet_features(real), lenet_features(generated), "fid,kid,pr", kid_subset_size=200
+        lenet_features(real), lenet_features(generated), metrics, kid_subset_size=200
     )
     assert set(scores.metrics) == set(ours.metrics)
     for key, value in ours.metrics.items():
         assert scores.metrics[key] == pytest.approx(value, rel=1e-6), key
     assert set(scores.intervals) == set(ours.intervals) == {
         "frechet_inception_distance", "kernel_inception_distance_mean", "precision", "recall",
+        "density", "coverage",
     }  # fmt: skip
     for key, (low, high) in ours.intervals.items():
         assert scores.intervals[key] == pytest.approx([low, high], rel=1e-6, abs=1e-9), key
         assert low <= ours.metrics[key] <= high
     settings = ours.protocol["settings"]
-    for key in ("kid_subset_size", "kid_subsets", "prc_neighborhood", "rng_seed"):
+    for key in (
+        "kid_subset_size",
+        "kid_subsets",
+        "prc_neighborhood",
+        "dc_neighborhood",
+        "rng_seed",
+    ):
         assert scores.settings[key] == settings[key], key
 
 
@@ -84,6 +92,7 @@ BAD = [
     ([[0.0] * 4] * 10, np.zeros((10, 4)), "fid", "must be a NumPy array or a torch tensor"),
     (np.zeros((10, 4)), np.zeros((10, 4)), "is", "is cannot be computed from features alone"),
     (np.zeros((3, 4)), np.zeros((3, 4)), "pr", "precision/recall need more than 3 images"),
+    (np.zeros((5, 4)), np.zeros((9, 4)), "dc", "density/coverage with k=5 need at least 6 real"),
     (np.zeros((10, 4)), np.zeros((10, 4)), "fud", "unknown metric 'fud'"),
 ]
 
@@ -103,3 +112,19 @@ def test_the_documented_example_runs_as_written():
     scores, fid = namespace["scores"], namespace["fid"]
     assert namespace["low"] <= fid <= namespace["high"] and fid > 0
     assert set(scores.intervals) >= {"frechet_inception_distance", "precision", "recall"}
+
+
+def test_density_and_coverage_with_intervals_from_the_definition():
+    """Two draws of one Gaussian: density near 1, coverage high, each inside its interval;
+    a generator that collapsed onto 20 of the real points covers far less (Naeem et al.)."""
+    rng = np.random.default_rng(0)
+    real, generated = rng.normal(size=(2, 1000, 16))
+    same = ganzoo.score_features(real, generated, "dc")
+    assert abs(same.metrics["density"] - 1) < 0.15 and same.metrics["coverage"] > 0.9
+    for key in ("density", "coverage"):
+        low, high = same.intervals[key]
+        assert low < same.metrics[key] < high and high - low < 0.4, key
+    assert same.settings["dc_neighborhood"] == 5
+    collapsed = real[rng.integers(0, 20, 1000)] + rng.normal(scale=1e-3, size=(1000, 16))
+    mode = ganzoo.score_features(real, collapsed, "dc")
+    assert mode.metrics["coverage"] < 0.2 < same.intervals["coverage"][0]

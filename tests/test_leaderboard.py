@@ -301,6 +301,32 @@ def test_eval_leaderboard_scores_missing_then_skips(tiny_runs, tmp_path, monkeyp
     assert missing.exit_code == 1 and "available: mnist5k-lenet-mnist" in missing.output
 
 
+@pytest.mark.slow
+def test_density_and_coverage_reach_the_board_with_their_intervals(
+    tiny_runs, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GANZOO_OFFLINE", "1")
+    runner = CliRunner()
+    out = tmp_path / "boards"
+    args = ["eval", "leaderboard", *map(str, tiny_runs), "--num-samples", "60"]
+    scored = runner.invoke(cli, [*args, "--metrics", "fid,pr,dc", "--out", str(out)])
+    assert scored.exit_code == 0, scored.output
+    board = lb.load(out, "mnist5k", "lenet-mnist")
+    (protocol,) = board.protocols.values()
+    assert len(board.rows) == 2 and protocol["settings"]["dc_neighborhood"] == 5
+    for row in board.rows:
+        for metric in ("density", "coverage"):
+            assert row[f"{metric}_low"] <= row[metric] <= row[f"{metric}_high"], (row, metric)
+        assert 0 <= row["coverage"] <= 1 and row["density"] >= 0
+    shown = runner.invoke(cli, ["leaderboard", "--dir", str(out), "--sort", "coverage"])
+    assert shown.exit_code == 0, shown.output
+    assert "ranked by coverage (higher is better)" in shown.output
+    assert "density" in shown.output and "density/coverage (k=5)" in shown.output
+    markdown = (out / "mnist5k-lenet-mnist.md").read_text()
+    assert "| recall | density | coverage |" in markdown
+    assert "metrics FID, precision/recall, density/coverage (k=5)" in markdown
+
+
 def test_eval_leaderboard_needs_runs_and_target_still_works(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["eval", "leaderboard", "--out", str(tmp_path)])

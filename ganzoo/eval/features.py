@@ -20,7 +20,7 @@ import torch
 from ..errors import GanzooError
 from . import fidelity
 from .metrics import SHOWN, parse_metrics
-from .uncertainty import RESAMPLES, SEED, bootstrap
+from .uncertainty import LEVEL, RESAMPLES, SEED, bootstrap
 
 #: The metrics computed from two feature sets alone.
 FEATURE_METRICS = ("fid", "fid_inf", "kid", "prc", "dc")
@@ -71,10 +71,13 @@ def score_features(
     if intervals:
         k = fidelity.PRC_NEIGHBORHOOD
         bounds = bootstrap(
-            chosen, layers, gen_side, real_side, kid_subset, k, numbers, resamples, seed
+            chosen, layers, gen_side, real_side, kid_subset, k, numbers, resamples, seed,
+            dc_k=fidelity.DC_NEIGHBORHOOD,
         )  # fmt: skip
     settings = fidelity.settings(chosen, kid_subset)
-    settings["bootstrap"] = {"resamples": resamples, "seed": seed} if intervals else None
+    settings["bootstrap"] = (
+        {"resamples": resamples, "seed": seed, "level": LEVEL} if intervals else None
+    )
     return FeatureScores(numbers, bounds, settings)
 
 
@@ -85,7 +88,7 @@ def _feature_metrics(metrics: str | tuple[str, ...]) -> tuple[str, ...]:
     if other:
         raise GanzooError(
             f"{', '.join(other)} cannot be computed from features alone (they need a "
-            f"classifier's outputs); choose from {', '.join(SHOWN.get(m, m) for m in FEATURE_METRICS)}"
+            f"classifier's outputs); choose from {', '.join(SHOWN[m] for m in FEATURE_METRICS)}"
         )
     return chosen
 

@@ -28,8 +28,10 @@ ISC_SPLITS = 10
 KID_SUBSETS = 100
 KID_DEFAULT_SUBSET = 1000
 PRC_NEIGHBORHOOD = 3
+#: k of density/coverage: Naeem et al. 2020's choice (k=5 at 10,000 images each).
+DC_NEIGHBORHOOD = 5
 RNG_SEED = 2020
-BINARY = ("fid", "fid_inf", "kid", "prc")
+BINARY = ("fid", "fid_inf", "kid", "prc", "dc")
 
 
 @dataclass(frozen=True)
@@ -69,12 +71,15 @@ def check_sizes(metrics: tuple[str, ...], num_generated: int, num_real: int | No
         raise GanzooError(
             f"Inception Score needs at least {ISC_SPLITS} samples, got {num_generated}"
         )
-    if (
-        "prc" in metrics
-        and num_real is not None
-        and min(num_generated, num_real) <= PRC_NEIGHBORHOOD
-    ):
+    if num_real is None:  # no reference: Scorer says what is missing
+        return
+    if "prc" in metrics and min(num_generated, num_real) <= PRC_NEIGHBORHOOD:
         raise GanzooError(f"precision/recall need more than {PRC_NEIGHBORHOOD} images per set")
+    if "dc" in metrics and num_real <= DC_NEIGHBORHOOD:
+        raise GanzooError(
+            f"density/coverage with k={DC_NEIGHBORHOOD} need at least {DC_NEIGHBORHOOD + 1} real "
+            f"images, got {num_real}; use more real images"
+        )
 
 
 def settings(metrics: tuple[str, ...], kid_subset: int | None) -> dict[str, Any]:
@@ -85,6 +90,8 @@ def settings(metrics: tuple[str, ...], kid_subset: int | None) -> dict[str, Any]
         "kid_subsets": KID_SUBSETS if "kid" in metrics else None,
         "prc_neighborhood": PRC_NEIGHBORHOOD if "prc" in metrics else None,
         "rng_seed": RNG_SEED,
+        # Only when measured: every protocol without density/coverage keeps its id.
+        **({"dc_neighborhood": DC_NEIGHBORHOOD} if "dc" in metrics else {}),
     }
 
 
@@ -112,7 +119,8 @@ class Scorer:
         if any(m in settings.metrics for m in BINARY):
             if reference is None:
                 raise GanzooError(
-                    "FID, KID and precision/recall need a reference dataset (--dataset)"
+                    "FID, KID, precision/recall and density/coverage need a reference dataset "
+                    "(--dataset)"
                 )
             binary = tuple(sorted({self.layers[m] for m in settings.metrics if m in BINARY}))
             encode = partial(self.encode_shared, what="real features")
@@ -168,7 +176,7 @@ class Scorer:
             return numbers, {}
         bounds = bootstrap(
             metrics, self.layers, features, self.real, kid_subset, PRC_NEIGHBORHOOD, numbers,
-            device=self.settings.device,
+            device=self.settings.device, dc_k=DC_NEIGHBORHOOD,
         )  # fmt: skip
         return numbers, bounds
 
@@ -211,6 +219,11 @@ def compute(
                 verbose=False,
             )  # fmt: skip
         )
+    if "dc" in metrics:
+        from .density import density_coverage
+
+        layer = layers["dc"]
+        out.update(density_coverage(real[layer], generated[layer], DC_NEIGHBORHOOD))
     if "fid_inf" in metrics:
         from .uncertainty import fid_infinity
 

@@ -1,7 +1,8 @@
 """Which metrics an evaluation measures: names as users write them, and what the extractor serves.
 
-torch-fidelity's metrics (IS, FID, KID, precision/recall, and FID∞ on FID's
-layer) need a layer of the extractor; the class metrics (intra-FID and the
+torch-fidelity's metrics (IS, FID, KID, precision/recall), FID∞ on FID's
+layer and density/coverage (``dc``, asked for by name) on precision/recall's
+need a layer of the extractor; the class metrics (intra-FID and the
 class metrics of ``classes``) also need the dataset's classes.  The default is
 everything the extractor can serve for the reference dataset, the class
 metrics included when the extractor classifies that dataset's classes.
@@ -18,10 +19,11 @@ from .extractors import DERIVED, FeatureExtractorInfo, ResolvedWeights, get_extr
 ALIASES = {"is": "isc", "isc": "isc", "fid": "fid", "kid": "kid", "pr": "prc", "prc": "prc"}
 ALIASES |= {"fid_inf": "fid_inf", "ifid": "ifid", "intra_fid": "ifid", "intra-fid": "ifid"}
 ALIASES |= {"classes": "cls", "cls": "cls", "acc": "cls", "accuracy": "cls"}
+ALIASES |= {"dc": "dc", "density": "dc", "coverage": "dc"}
 #: The order metrics are listed in everywhere.
-ORDER = ("isc", "fid", "fid_inf", "kid", "prc", "ifid", "cls")
+ORDER = ("isc", "fid", "fid_inf", "kid", "prc", "dc", "ifid", "cls")
 #: Each metric as users name it (--metrics is,fid,kid,pr).
-SHOWN = {"isc": "is", "fid": "fid", "fid_inf": "fid_inf", "kid": "kid", "prc": "pr"}
+SHOWN = {"isc": "is", "fid": "fid", "fid_inf": "fid_inf", "kid": "kid", "prc": "pr", "dc": "dc"}
 SHOWN |= {"ifid": "ifid", "cls": "classes"}
 #: The layer a class metric reads, for the check that the extractor has it.
 NEEDS = {**DERIVED, "ifid": "fid"}
@@ -60,8 +62,9 @@ def served(
     if requested is None:
         return info.supported_metrics(weights)
     for metric in requested:
-        if metric in weights.unsupported:
-            raise GanzooError(weights.unsupported[metric])
+        for needed in (metric, NEEDS.get(metric, metric)):  # dc cannot go where pr cannot
+            if needed in weights.unsupported:
+                raise GanzooError(weights.unsupported[needed])
         if metric != "cls" and NEEDS.get(metric, metric) not in info.layers:
             serves = ", ".join(SHOWN[m] for m in info.supported_metrics(weights)) or "nothing"
             raise GanzooError(

@@ -46,7 +46,7 @@ class Plan:
     ) -> None:
         """Set the reference and both image counts, refusing any the inputs cannot supply."""
         self.num_real = num_real
-        if any(m in self.metrics for m in ("fid", "kid", "prc", "ifid")):
+        if any(m in self.metrics for m in (*fidelity.BINARY, "ifid")):
             self._set_reference(num_real, data_root)
         if "ifid" in self.metrics and self.reference.labels() is None:
             raise GanzooError(
@@ -172,7 +172,7 @@ class Plan:
 def _bootstrap_settings(chosen: tuple[str, ...]) -> dict[str, Any] | None:
     from .uncertainty import LEVEL, RESAMPLES, SEED
 
-    if not any(m in chosen for m in ("fid", "kid", "prc")):
+    if not any(m in chosen for m in ("fid", "kid", "prc", "dc")):  # the metrics with intervals
         return None
     return {"resamples": RESAMPLES, "seed": SEED, "level": LEVEL}
 

@@ -33,6 +33,8 @@ SHORT = {
     "precision": "precision",
     "recall": "recall",
     "f_score": "F-score",
+    "density": "density",
+    "coverage": "coverage",
     "fid_infinity": "FID∞",
     "intra_fid": "intra-FID",
     "classification_accuracy": "accuracy",

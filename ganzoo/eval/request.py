@@ -38,8 +38,9 @@ class EvalRequest:
     )
     metrics: str | None = option(
         None,
-        "Comma-separated: is, fid, fid_inf, kid, pr, ifid (intra-FID), classes (accuracy and "
-        "class histogram) (default: all the extractor serves; fid_inf only when asked).",
+        "Comma-separated: is, fid, fid_inf, kid, pr, dc (density/coverage), ifid (intra-FID), "
+        "classes (accuracy and class histogram) (default: all the extractor serves; fid_inf "
+        "and dc only when asked).",
     )
     extractor: str | None = option(
         None,

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..device import cpu_threads
-from .resample import MIN_DIMS, Gram, unique, weighted_precision_recall
+from .resample import MAX_ROWS, MIN_DIMS, Gram, unique, weighted_precision_recall
 
 RESAMPLES = 100
 SEED = 0
@@ -119,6 +119,9 @@ class _Replicates:
     #: The evaluation's device: on a GPU, FID's covariance replicates run there (``heavy``).
     device: torch.device | None = None
     moved: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: k of density/coverage, and their distance matrices once formed (``density.Distances``).
+    dc_k: int = 0
+    distances: Any = None
 
     def heavy(self) -> bool:
         """Whether FID's replicates are ``heavy`` (the Gram path's gathers are not)."""
@@ -170,7 +173,24 @@ class _Replicates:
                 (ug, wg), (ur, wr) = unique(ig), unique(ir)
                 p, r = precision_recall(self.gen[layer][ug], self.real[layer][ur], self.k, wg, wr)
             out["precision"], out["recall"] = p, r
+        if "dc" in self.metrics:
+            out.update(self.density_coverage(ig, ir))
         return out
+
+    def density_coverage(self, ig: np.ndarray, ir: np.ndarray) -> dict[str, float]:
+        """Density/coverage of one replicate: from distances formed once where they fit,
+        else from the distinct drawn rows' distances (``density.weighted_density_coverage``)."""
+        from .density import Distances, weighted_density_coverage
+
+        layer, k = self.layers["dc"], self.dc_k
+        gen, real = self.gen[layer], self.real[layer]
+        if max(len(gen), len(real)) <= MAX_ROWS:
+            if self.distances is None:
+                self.distances = Distances(real, gen, k)
+            return self.distances.replicate(ir, ig)
+        (ur, wr), (ug, wg) = unique(ir), unique(ig)
+        real, gen = real[ur].double(), gen[ug].double()
+        return weighted_density_coverage(torch.cdist(real, real), torch.cdist(real, gen), k, wr, wg)
 
 
 def bootstrap(
@@ -184,18 +204,20 @@ def bootstrap(
     resamples: int = RESAMPLES,
     seed: int = SEED,
     device: torch.device | None = None,
+    dc_k: int = 0,
 ) -> dict[str, list[float]]:
-    """95% intervals of FID, KID, precision and recall: result key -> [low, high].
+    """95% intervals of FID, KID, precision/recall, density/coverage: result key -> [low, high].
 
     Resampling with replacement puts duplicates into both sets, which raises
     FID and KID by itself; the percentile interval of the replicates is
     therefore shifted by the replicates' mean offset from the point estimate
     (bias-corrected percentile bootstrap), and clipped to what the metric can
-    take (FID at 0, precision and recall to [0, 1]).  On a CUDA ``device`` the
+    take (FID at 0, precision, recall and coverage to [0, 1]).  ``k`` is
+    precision/recall's neighbourhood, ``dc_k`` density/coverage's.  On a CUDA ``device`` the
     replicates that form large covariances run there; the draws are the same.
     """
     rng = np.random.default_rng(seed)
-    task = _Replicates(metrics, layers, gen, real, kid_subset, k, device=device)
+    task = _Replicates(metrics, layers, gen, real, kid_subset, k, device=device, dc_k=dc_k)
     for metric in set(metrics) & {"kid", "prc"}:
         task.gram(metric)  # the big products, with every thread, before the small ones
     replicates: dict[str, list[float]] = {}
@@ -218,6 +240,8 @@ BOUNDS = {
     "frechet_inception_distance": (0.0, np.inf),
     "precision": (0.0, 1.0),
     "recall": (0.0, 1.0),
+    "density": (0.0, np.inf),
+    "coverage": (0.0, 1.0),
 }
 
 

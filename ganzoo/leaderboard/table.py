@@ -32,6 +32,8 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "kid": ("kernel_inception_distance_mean", True, "{:.4f}"),
     "precision": ("precision", False, "{:.3f}"),
     "recall": ("recall", False, "{:.3f}"),
+    "density": ("density", False, "{:.3f}"),
+    "coverage": ("coverage", False, "{:.3f}"),
     "bpd": ("bits_per_dim", True, "{:.3f}"),
     "fid_inf": ("fid_infinity", True, "{:.2f}"),
     "intra_fid": ("intra_fid", True, "{:.2f}"),
@@ -39,10 +41,10 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "class_tv": ("class_histogram_tv", True, "{:.3f}"),
 }
 #: Metrics whose result files carry a bootstrap interval (columns ``<metric>_low``/``_high``).
-INTERVALS = ("fid", "kid", "precision", "recall")
+INTERVALS = ("fid", "kid", "precision", "recall", "density", "coverage")
 #: Which metric ranks a table when none is asked for (the first one the protocol measured).
 DEFAULT_ORDER = ("fid", "fid_inf", "kid", "is", "bpd", "precision", "recall", "intra_fid")
-DEFAULT_ORDER += ("accuracy", "class_tv")
+DEFAULT_ORDER += ("coverage", "density", "accuracy", "class_tv")
 #: Which rows a table shows: each run's latest checkpoint, its best one, or every one.
 VIEWS = ("final", "best", "all")
 LABELS = {
@@ -52,6 +54,8 @@ LABELS = {
     "kid": "KID",
     "precision": "precision",
     "recall": "recall",
+    "density": "density",
+    "coverage": "coverage",
     "bpd": "bits/dim",
     "intra_fid": "intra-FID",
     "accuracy": "accuracy",
@@ -63,7 +67,9 @@ COLUMNS = [
     "is", "is_std", "fid", "fid_std", "fid_low", "fid_high", "fid_inf", "fid_inf_std",
     "kid", "kid_std", "kid_low", "kid_high",
     "precision", "precision_std", "precision_low", "precision_high",
-    "recall", "recall_std", "recall_low", "recall_high", "bpd",
+    "recall", "recall_std", "recall_low", "recall_high",
+    "density", "density_std", "density_low", "density_high",
+    "coverage", "coverage_std", "coverage_low", "coverage_high", "bpd",
     "intra_fid", "intra_fid_std", "accuracy", "accuracy_std", "class_tv", "class_tv_std",
     "run", "sample_grid", "result",
 ]  # fmt: skip
@@ -92,6 +98,7 @@ def describe_protocol(protocol: dict[str, Any]) -> str:
         else "no reference"
     )
     names = {"isc": "IS", "fid": "FID", "fid_inf": "FID∞", "kid": "KID", "prc": "precision/recall"}
+    names |= {"dc": f"density/coverage (k={(p.get('settings') or {}).get('dc_neighborhood')})"}
     names |= {"ifid": "intra-FID", "cls": "class accuracy/histogram"}
     metrics = ", ".join(names.get(m, m) for m in p["metrics"])
     settings = p.get("settings") or {}

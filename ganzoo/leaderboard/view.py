@@ -23,6 +23,8 @@ SORT_METRICS = (
     "kid",
     "precision",
     "recall",
+    "density",
+    "coverage",
     "bpd",
     "intra_fid",
     "accuracy",

@@ -19,6 +19,8 @@ METRICS = {
     "inception_score_mean": ("inception_score", "IS"),
     "precision": ("precision", "precision"),
     "recall": ("recall", "recall"),
+    "density": ("density", "density"),
+    "coverage": ("coverage", "coverage"),
 }
 
 
