@@ -35,15 +35,24 @@ def _problem(real: torch.Tensor, fake: torch.Tensor, k: int) -> str | None:
         return f"density/coverage need k >= 1, got k={k}"
     for name, x in (("real", real), ("fake", fake)):
         if x.dim() != 2:
-            return f"density/coverage need {name} features as a 2-D (images x features) tensor, got shape {tuple(x.shape)}"
+            return (
+                f"density/coverage need {name} features as a 2-D (images x features) tensor, "
+                f"got shape {tuple(x.shape)}"
+            )
         if not torch.isfinite(x).all():
             return f"{name} features contain NaN or infinite values"
     if real.shape[1] != fake.shape[1]:
-        return f"real and fake features differ in width ({real.shape[1]} vs {fake.shape[1]}); extract both with the same feature layer"
+        return (
+            f"real and fake features differ in width ({real.shape[1]} vs {fake.shape[1]}); "
+            "extract both with the same feature layer"
+        )
     if len(fake) < 1:
         return "density/coverage need at least one fake image, got 0"
     if len(real) < k + 1:
-        return f"density/coverage with k={k} need at least {k + 1} real images, got {len(real)}; use more images or a smaller k"
+        return (
+            f"density/coverage with k={k} need at least {k + 1} real images, got {len(real)}; "
+            "use more images or a smaller k"
+        )
     return None
 
 
@@ -123,7 +132,8 @@ def weighted_density_coverage(
     reach = real_w if count_copies else torch.ones_like(real_w)
     if len(reach) < 2 or float((reach.sum() - reach).min()) < k:
         raise GanzooError(
-            f"density/coverage with k={k} need at least {k} real draws besides each point's own copies; use more images or a smaller k"
+            f"density/coverage with k={k} need at least {k} real draws besides each point's "
+            "own copies; use more images or a smaller k"
         )
     radius = weighted_radii(within_real.double(), k, reach)
     hits, covered = _tally(real_to_fake.double() <= radius[:, None], real_w, fake_w)
