@@ -59,15 +59,16 @@ def evaluate(
     with _sampling(source, request), private_copy(resolved, name) as weights:
         plan = Plan(source, dataset, split, name, info, weights, chosen, world=world)
         plan.count(
-            request.num_samples, request.num_real, request.kid_subset_size, request.data_root
-        )
+            request.num_samples, request.num_real, request.kid_subset_size, request.data_root,
+            request.train_dataset,
+        )  # fmt: skip
         extra = tuple(plan.class_layers().values())
         batch = request.batch_size or info.batch_size(device.type)
         settings = fidelity.Settings(
             name, info, weights, metrics.fidelity_metrics(chosen), batch, device, extra
         )
         seed_list = [request.seed + i for i in range(request.seeds)] if source.has_model else []
-        per_seed, intervals, per_class = _compute(plan, settings, seed_list)
+        per_seed, intervals, found = _compute(plan, settings, seed_list)
         protocol = plan.protocol(seed_list, batch, device)
     bpd = None
     if source.has_model and world.is_main:
@@ -77,8 +78,7 @@ def evaluate(
     label = str(target) if not isinstance(target, torch.Tensor) else "tensor"
     result = EvalResult(label, *_mean_and_spread(per_seed), per_seed, bpd, protocol)
     result.intervals = intervals
-    if per_class:
-        result.extra["per_class"] = per_class
+    result.extra.update(found)  # per-class lists, memorization's nearest pairs
     if source.has_model:
         result.extra["scored_model"] = _scored_model(source.model)
     if default and metrics.left_out(info, resolved):
@@ -167,8 +167,9 @@ def _extractor_and_weights(
 def _compute(
     plan: Plan, settings: fidelity.Settings, seed_list: list[int]
 ) -> tuple[list[dict[str, float]], dict[str, list[float]], dict[str, Any]]:
-    """torch-fidelity's numbers and the class metrics once per sampling seed (once for fixed
-    samples), the bootstrap intervals of the first seed's, and the per-class lists.
+    """torch-fidelity's numbers, the class metrics and memorization's once per sampling seed
+    (once for fixed samples), the bootstrap intervals of the first seed's, and what a result
+    keeps besides numbers (per-class lists, the images nearest to training images).
 
     Under torch.distributed every rank samples and encodes its share, the features
     are gathered in image order, and rank 0 computes what one process would (the
@@ -177,8 +178,10 @@ def _compute(
     world = plan.world
     scorer = fidelity.Scorer(settings, plan.reference, world)
     by_class = plan.class_scorer(scorer.encode_shared)
-    results, intervals, per_class = [], {}, []
-    for i, (features, labels) in enumerate(_encoded(plan, scorer, seed_list)):
+    if plan.copying is not None:
+        plan.copying.read(scorer.encode_shared)
+    results, intervals, per_class, found = [], {}, [], {}
+    for i, (features, labels, pixels) in enumerate(_encoded(plan, scorer, seed_list)):
         if not world.is_main:
             continue
         numbers, bounds = scorer.score(None, plan.kid_subset, i == 0, features=features)
@@ -186,25 +189,35 @@ def _compute(
             class_numbers, lists = by_class.score(features, labels)
             numbers.update(class_numbers)
             per_class.append(lists)
+        if plan.copying is not None:
+            copy_numbers, copy_bounds, nearest = plan.copying.score(features, pixels)
+            numbers.update(copy_numbers)
+            bounds.update(copy_bounds)
+            found.setdefault("memorization", nearest)
         results.append(numbers)
         intervals = intervals or bounds
-    lists = classes.mean_per_class(per_class) if per_class else {}
-    return world.broadcast_object((results, intervals, lists))
+    if per_class:
+        found["per_class"] = classes.mean_per_class(per_class)
+    return world.broadcast_object((results, intervals, found))
 
 
 def _encoded(plan: Plan, scorer: fidelity.Scorer, seed_list: list[int]):
-    """(features of all compared images, their labels) per draw: the fixed images once, else
-    one draw per seed; each rank encodes only its share."""
+    """(features of all compared images, their labels, the images themselves when memorization
+    is measured, else None) per draw: the fixed images once, else one draw per seed; each rank
+    encodes only its share."""
     source, n, world = plan.source, plan.n_gen, plan.world
+    keep = plan.copying is not None
     if not source.has_model:
         labels = source.labels[:n] if source.labels is not None else None
-        yield scorer.encode_shared(source.images[:n]), labels
+        images = source.images[:n]
+        yield scorer.encode_shared(images), labels, images if keep else None
         return
     for seed in seed_list:
         images, labels, index = sources.generate(
             source.model, n, seed, source.spec.value_range, world
         )
-        yield scorer.encode_split(images, index, n), labels
+        pixels = world.gather_rows({"pixels": images}, index, n)["pixels"] if keep else None
+        yield scorer.encode_split(images, index, n), labels, pixels
 
 
 def evaluate_all_checkpoints(

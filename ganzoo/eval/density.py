@@ -63,7 +63,7 @@ def _checked(real: torch.Tensor, fake: torch.Tensor, k: int) -> tuple[torch.Tens
     return real.double(), fake.to(real.device).double()
 
 
-def _chunks(a: torch.Tensor, b: torch.Tensor, chunk: int) -> Iterator[tuple[int, torch.Tensor]]:
+def chunks(a: torch.Tensor, b: torch.Tensor, chunk: int) -> Iterator[tuple[int, torch.Tensor]]:
     """(first row, distances from ``chunk`` rows of ``a`` to all of ``b``), chunk by chunk."""
     for start in range(0, len(a), chunk):
         yield start, torch.cdist(a[start : start + chunk], b)
@@ -89,12 +89,12 @@ def density_coverage(
     """
     real, fake = _checked(real, fake, k)
     radii = []
-    for start, d in _chunks(real, real, chunk):
+    for start, d in chunks(real, real, chunk):
         rows = torch.arange(len(d), device=d.device)
         d[rows, rows + start] = torch.inf  # not its own neighbour
         radii.append(d.kthvalue(k, dim=1).values)
     radius, hits, covered = torch.cat(radii), 0, 0
-    for start, d in _chunks(real, fake, chunk):
+    for start, d in chunks(real, fake, chunk):
         inside = d <= radius[start : start + len(d), None]
         hits, covered = hits + int(inside.sum()), covered + int(inside.any(dim=1).sum())
     return _result(hits, covered, k, len(fake), len(real))
@@ -147,8 +147,8 @@ class Distances:
     def __init__(self, real: torch.Tensor, fake: torch.Tensor, k: int = 5, chunk: int = CHUNK):
         real, fake = _checked(real, fake, k)
         self.k = k
-        self.within = torch.cat([d for _, d in _chunks(real, real, chunk)])
-        self.cross = torch.cat([d for _, d in _chunks(real, fake, chunk)])
+        self.within = torch.cat([d for _, d in chunks(real, real, chunk)])
+        self.cross = torch.cat([d for _, d in chunks(real, fake, chunk)])
 
     def replicate(
         self, real_idx: np.ndarray, fake_idx: np.ndarray, count_copies: bool = True

@@ -31,7 +31,7 @@ PRC_NEIGHBORHOOD = 3
 #: k of density/coverage: Naeem et al. 2020's choice (k=5 at 10,000 images each).
 DC_NEIGHBORHOOD = 5
 RNG_SEED = 2020
-BINARY = ("fid", "fid_inf", "kid", "prc", "dc")
+BINARY = ("fid", "fid_inf", "kid", "prc", "dc", "mem")
 
 
 @dataclass(frozen=True)

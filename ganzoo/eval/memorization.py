@@ -24,13 +24,15 @@ import numpy as np
 import torch
 
 from ..errors import GanzooError
-from .density import CHUNK, _chunks
+from .density import CHUNK, chunks
 from .uncertainty import LEVEL, RESAMPLES, SEED
 
 #: k-means cells, and "more than this many generated rows" for a cell to count in C_T:
 #: the reference's MNIST experiments (``n_clusters = 50``, ``tau = 20 / len(Qm)``).
 CELLS = 50
 CELL_TAU = 20
+#: A generated image closer to training than this quantile of held-out images counts as a copy.
+QUANTILE = 0.05
 
 
 def _problem(sets: dict[str, torch.Tensor], quantile: float, cells: Any) -> str | None:
@@ -145,7 +147,7 @@ class _Side(NamedTuple):
 def _side(train, train_cells, x, centroids, chunk) -> _Side:
     """``x`` against the training set, from one pass of chunked distances."""
     cell, overall, inside = assign(x, centroids), [], []
-    for start, d in _chunks(x, train, chunk):
+    for start, d in chunks(x, train, chunk):
         overall.append(d.argmin(dim=1))
         other = cell[start : start + len(d), None] != train_cells[None, :]
         inside.append(d.masked_fill_(other, torch.inf).argmin(dim=1))
@@ -216,7 +218,7 @@ def memorization(
     heldout: torch.Tensor,
     generated: torch.Tensor,
     *,
-    quantile: float = 0.05,
+    quantile: float = QUANTILE,
     cells: int | torch.Tensor = CELLS,
     cell_tau: int = CELL_TAU,
     seed: int = SEED,

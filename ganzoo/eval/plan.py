@@ -15,7 +15,7 @@ import torch
 from ..errors import GanzooError
 from ..sampling import draw as sampling
 from ..versions import versions
-from . import classes, fidelity, sources
+from . import classes, copying, fidelity, sources
 from .extractors import FeatureExtractorInfo, ResolvedWeights
 from .protocol import VERSION
 from .refcache import Reference
@@ -36,6 +36,8 @@ class Plan:
     n_real: int | None = None
     num_real: int | None = None
     kid_subset: int | None = None
+    #: The training and held-out sides of --metrics memorization (None unless measured).
+    copying: copying.CopyScorer | None = None
 
     def count(
         self,
@@ -43,11 +45,14 @@ class Plan:
         num_real: int | None,
         kid_subset_size: int | None,
         data_root: Any,
+        train_dataset: str | None = None,
     ) -> None:
         """Set the reference and both image counts, refusing any the inputs cannot supply."""
         self.num_real = num_real
         if any(m in self.metrics for m in (*fidelity.BINARY, "ifid")):
             self._set_reference(num_real, data_root)
+        if "mem" in self.metrics:
+            self._set_training(train_dataset, data_root)
         if "ifid" in self.metrics and self.reference.labels() is None:
             raise GanzooError(
                 f"intra-FID compares images class by class, but {self.dataset}:{self.split} has "
@@ -95,6 +100,23 @@ class Plan:
                 f"{self.dataset!r} has {'x'.join(map(str, ref_shape))}; evaluate against the "
                 "dataset it was trained on"
             )
+
+    def _set_training(self, train_dataset: str | None, data_root: Any) -> None:
+        dataset, split = copying.training_split(
+            train_dataset, self.source, (self.dataset, self.split)
+        )
+        w, ref = self.weights, self.reference
+        training = Reference(
+            dataset, split, self.extractor, w.sha256, self.info.resize, self.info.revision,
+            None, data_root, self.world,
+        )  # fmt: skip
+        if tuple(training.shape()) != tuple(ref.shape()):
+            raise GanzooError(
+                f"the training images {dataset}:{split} are "
+                f"{'x'.join(map(str, training.shape()))}, the reference's "
+                f"{'x'.join(map(str, ref.shape()))}; --train-dataset must be the model's data"
+            )
+        self.copying = copying.CopyScorer(training, ref, self.info.layer("mem"))
 
     def _check_metric_sizes(self, kid_subset_size: int | None) -> None:
         if "kid" in self.metrics:
@@ -166,6 +188,8 @@ class Plan:
             "launch": self.world.describe() if self.world is not None else None,
             "checkpoint": None if source.step is None else {"step": source.step, "ema": source.ema},
             "versions": versions(),
+            # Only when measured: every protocol without memorization keeps its id.
+            **({"training": self.copying.protocol(self.n_gen)} if self.copying else {}),
         }
 
 

@@ -39,8 +39,13 @@ class EvalRequest:
     metrics: str | None = option(
         None,
         "Comma-separated: is, fid, fid_inf, kid, pr, dc (density/coverage), ifid (intra-FID), "
-        "classes (accuracy and class histogram) (default: all the extractor serves; fid_inf "
-        "and dc only when asked).",
+        "classes (accuracy and class histogram), memorization (copies of training images) "
+        "(default: all the extractor serves; fid_inf, dc and memorization only when asked).",
+    )
+    train_dataset: str | None = option(
+        None,
+        "The images the model was trained on, for --metrics memorization (default: the run's "
+        "own training split; needed for folders and .npz, e.g. mnist5k or npz:train.npz).",
     )
     extractor: str | None = option(
         None,
@@ -115,6 +120,7 @@ class EvalRequest:
                 "seeds": len(seeds),
                 "seed": seeds[0],
                 "kid_subset_size": (protocol.get("settings") or {}).get("kid_subset_size"),
+                "train_dataset": (protocol.get("training") or {}).get("dataset"),
                 "sampling": setting_texts((generated.get("sampling") or {}).get("settings") or {}),
                 **options,
             }

@@ -36,6 +36,8 @@ class Source:
     model: Any = None
     spec: Any = None
     dataset: str | None = None
+    #: The split of ``dataset`` a run trained on (``train`` or ``all``), from its run.json.
+    split: str | None = None
     step: int | None = None
     ema: bool | None = None
     run_dir: Path | None = None
@@ -98,6 +100,7 @@ def _from_run(found: Target, checkpoint: int | None, device: Any, use_ema: bool 
         model=run.model,
         spec=run.spec,
         dataset=run.dataset or None,
+        split=(run.info or {}).get("split"),
         step=run.step,
         ema=run.ema,
         run_dir=run.run_dir,

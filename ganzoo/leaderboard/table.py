@@ -34,6 +34,7 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "recall": ("recall", False, "{:.3f}"),
     "density": ("density", False, "{:.3f}"),
     "coverage": ("coverage", False, "{:.3f}"),
+    "copy_rate": ("copy_rate", True, "{:.3f}"),
     "bpd": ("bits_per_dim", True, "{:.3f}"),
     "fid_inf": ("fid_infinity", True, "{:.2f}"),
     "intra_fid": ("intra_fid", True, "{:.2f}"),
@@ -41,10 +42,10 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "class_tv": ("class_histogram_tv", True, "{:.3f}"),
 }
 #: Metrics whose result files carry a bootstrap interval (columns ``<metric>_low``/``_high``).
-INTERVALS = ("fid", "kid", "precision", "recall", "density", "coverage")
+INTERVALS = ("fid", "kid", "precision", "recall", "density", "coverage", "copy_rate")
 #: Which metric ranks a table when none is asked for (the first one the protocol measured).
 DEFAULT_ORDER = ("fid", "fid_inf", "kid", "is", "bpd", "precision", "recall", "intra_fid")
-DEFAULT_ORDER += ("coverage", "density", "accuracy", "class_tv")
+DEFAULT_ORDER += ("coverage", "density", "accuracy", "class_tv", "copy_rate")
 #: Which rows a table shows: each run's latest checkpoint, its best one, or every one.
 VIEWS = ("final", "best", "all")
 LABELS = {
@@ -56,6 +57,7 @@ LABELS = {
     "recall": "recall",
     "density": "density",
     "coverage": "coverage",
+    "copy_rate": "copy rate",
     "bpd": "bits/dim",
     "intra_fid": "intra-FID",
     "accuracy": "accuracy",
@@ -69,7 +71,8 @@ COLUMNS = [
     "precision", "precision_std", "precision_low", "precision_high",
     "recall", "recall_std", "recall_low", "recall_high",
     "density", "density_std", "density_low", "density_high",
-    "coverage", "coverage_std", "coverage_low", "coverage_high", "bpd",
+    "coverage", "coverage_std", "coverage_low", "coverage_high",
+    "copy_rate", "copy_rate_std", "copy_rate_low", "copy_rate_high", "bpd",
     "intra_fid", "intra_fid_std", "accuracy", "accuracy_std", "class_tv", "class_tv_std",
     "run", "sample_grid", "result",
 ]  # fmt: skip
@@ -99,6 +102,9 @@ def describe_protocol(protocol: dict[str, Any]) -> str:
     )
     names = {"isc": "IS", "fid": "FID", "fid_inf": "FID∞", "kid": "KID", "prc": "precision/recall"}
     names |= {"dc": f"density/coverage (k={(p.get('settings') or {}).get('dc_neighborhood')})"}
+    names |= {
+        "mem": f"memorization (vs {(p.get('training') or {}).get('dataset')} training images)"
+    }
     names |= {"ifid": "intra-FID", "cls": "class accuracy/histogram"}
     metrics = ", ".join(names.get(m, m) for m in p["metrics"])
     settings = p.get("settings") or {}
