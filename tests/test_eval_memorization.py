@@ -48,11 +48,14 @@ def test_training_images_with_slight_noise_are_flagged_as_copies(copied):
     assert m["data_copying_ct"] < -5 and m["data_copying_ct_pixels"] < -5, m
     low, high = intervals["copy_rate"]
     assert low <= m["copy_rate"] <= high
-    assert copied.protocol["training"] == {
-        "dataset": "mnist5k",
-        "split": "train",
-        "num_images": 4500,
-    }
+    training = copied.protocol["training"]
+    assert (training["dataset"], training["split"], training["num_images"]) == (
+        "mnist5k",
+        "train",
+        4500,
+    )
+    assert training["memorization"]["quantile"] == 0.05
+    assert training["memorization"]["cells"] == 5  # 300 generated images: 300 // 60
     nearest = copied.extra["memorization"]["nearest_pixels"]
     assert len(nearest) == 8 and [d for *_, d in nearest] == sorted(d for *_, d in nearest)
 
