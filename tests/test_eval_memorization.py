@@ -10,12 +10,15 @@ pixels, and the numbers reach the result file, the summary and the board.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from PIL import Image
 
 import ganzoo
 from ganzoo.cli import cli
@@ -82,17 +85,43 @@ def test_the_command_line_prints_the_copy_rate_and_writes_nothing_for_an_npz(tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copies.npz"]
 
 
-BAD = [
-    (["--metrics", "memorization"], "needs the images"),
-    (["--metrics", "memorization", "--train-dataset", "mnist5k", "--split", "train"], "overlaps"),
-]
+def test_the_gallery_shows_each_nearest_pair_generated_above_training(copied):
+    """The PNG kept in the result: column i is pair i, the generated image above the training
+    image it is nearest to, each enlarged 2x."""
+    found = copied.extra["memorization"]
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(found["gallery_png"]))))
+    assert image.shape == (2 * 56, 8 * 56 + 7 * 4)
+    generated = digits("train", 300, noise=0.03)
+    training = ganzoo.load_dataset("mnist5k", "train").images
+    for i, (g, t, _) in enumerate(found["nearest"]):
+        column = image[:, i * 60 : i * 60 + 56]
+        assert np.array_equal(column[:56:2, ::2], generated[g, 0].numpy())
+        assert np.array_equal(column[56::2, ::2], training[t, 0].numpy())
 
 
-@pytest.mark.parametrize("args, message", BAD, ids=["no-training-images", "reference-overlaps"])
-def test_memorization_without_held_out_or_training_images_is_one_line(tmp_path, args, message):
-    path = tmp_path / "samples.npz"
-    np.savez(path, images=digits("test", 40).numpy())
-    result = CliRunner().invoke(cli, ["eval", str(path), *args])
-    assert result.exit_code == 1, result.output
-    assert result.stderr.startswith("Error: ") and message in result.stderr
-    assert len(result.stderr.splitlines()) == 1
+def test_the_board_and_page_show_copy_rate_and_gallery_and_a_bad_gallery_costs_only_the_picture(
+    tmp_path,
+):
+    out = tmp_path / "boards"
+    args = ["eval", "leaderboard", "dcgan-mnist5k", "--metrics", "fid,memorization"]
+    result = CliRunner().invoke(cli, [*args, "--num-samples", "200", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    board = json.loads((out / "mnist5k-lenet-mnist.json").read_text())
+    (row,) = board["rows"]
+    assert row["copy_rate"] == 0 and row["copy_rate_low"] <= row["copy_rate_high"]
+    assert len(row["copy_distances"].split()) == 8 and row["copy_threshold"] > 0
+    assert Image.open(out / row["copies_grid"]).size == (8 * 56 + 7 * 4, 2 * 56)
+    (floor,) = board["floors"].values()
+    assert floor["row"]["copy_rate"] is None  # real training images: a copy rate of 1 means nothing
+    page = CliRunner().invoke(cli, ["leaderboard", "--dir", str(out), "--format", "html"])
+    assert page.output.count('<figure class="copies">') == 1
+    assert "a copy is nearer than" in page.output
+
+    (result_file,) = (out / "pretrained").glob("*/eval/*.json")
+    data = json.loads(result_file.read_text())
+    data["memorization"]["gallery_png"] = base64.b64encode(b"<script>").decode()
+    result_file.write_text(json.dumps(data))
+    rebuilt = CliRunner().invoke(cli, [*args, "--num-samples", "200", "--out", str(out)])
+    assert rebuilt.exit_code == 0 and "memorization gallery" in rebuilt.stderr
+    (row,) = json.loads((out / "mnist5k-lenet-mnist.json").read_text())["rows"]
+    assert row["copy_rate"] == 0 and "copies_grid" not in row

@@ -90,6 +90,7 @@ class CopyScorer:
             intervals.update({f"{k}{suffix}": v for k, v in report.intervals().items()})
             extra[f"nearest{suffix}"] = [list(p) for p in report.nearest_pairs(GALLERY)]
             extra[f"threshold{suffix}"] = report.threshold
+        extra["gallery_png"] = gallery_png(pixels, self.training.images, extra["nearest"])
         return numbers, intervals, extra
 
     def protocol(self, num_generated: int) -> dict[str, Any]:
@@ -116,6 +117,26 @@ def cells_for(num_generated: int) -> int:
     from .memorization import CELL_TAU, CELLS
 
     return max(1, min(CELLS, num_generated // (3 * CELL_TAU)))
+
+
+def gallery_png(generated: torch.Tensor, training: torch.Tensor, pairs: list[list[Any]]) -> str:
+    """The pairs as one PNG (base64): generated images on top, each above its nearest training
+    image, enlarged 2x.  It travels inside the result file, so a board shows what was copied
+    without the run's images or the dataset at hand."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    columns = [torch.cat([generated[g], training[t]], dim=1) for g, t, _ in pairs]
+    pad = torch.full_like(columns[0][:, :, :2], 255)
+    strip = torch.cat([torch.cat([c, pad], dim=2) for c in columns], dim=2)[:, :, :-2]
+    strip = strip.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)
+    array = strip.permute(1, 2, 0).numpy()
+    image = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _flat(images: torch.Tensor) -> torch.Tensor:

@@ -98,6 +98,14 @@ def result_file_name(protocol: dict[str, Any]) -> str:
     return f"step-{int(checkpoint['step']):08d}-{weights}-{protocol_id(protocol)}.json"
 
 
+#: How to read the memorization numbers (Meehan et al. 2020's sign convention for C_T).
+COPYING = (
+    "copy rate: generated images nearer a training image than 95% of held-out real images are "
+    "(held-out real images: 0.05); C_T < 0: generated images sit nearer the training images "
+    "than held-out ones do (copying), > 0: farther (Meehan et al. 2020)"
+)
+
+
 @dataclass
 class EvalResult:
     """Numbers (means over seeds), their spread over seeds, and the protocol that produced them."""
@@ -183,6 +191,8 @@ class EvalResult:
             lines.append(f"  {SHORT.get(key, key):<18} {value:.6g}{interval}{spread}")
         if self.intervals:
             lines.append("  [low, high]: bootstrap 95% interval over the images compared")
+        if "copy_rate" in self.metrics:
+            lines.append(f"  {COPYING}")
         for metric, why in (self.extra.get("not_measured") or {}).items():
             lines.append(f"  {metric.upper():<18} not measured: {why}")
         if self.bits_per_dim is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from ..eval.protocol import result_key as result_identity
 from ..files.read import JSON_LIMIT, Refused, read_png, read_regular
 from ..files.write import atomic_write
+from .copies import gallery_columns
 from .results import run_results, scored_model
 from .table import INTERVALS, METRICS, comparable_protocol, protocol_id, stem
 
@@ -182,5 +183,8 @@ def collect_run(
             target = out_dir / f"{stem(dataset, extractor)}-samples" / name
             _write_grid(grids[grid], target)
             row["sample_grid"] = os.path.relpath(target, out_dir)
+        name = f"{run_dir.resolve().name}-{key}-{path.stem}-copies.png"
+        target = out_dir / f"{stem(dataset, extractor)}-samples" / name
+        row.update(gallery_columns(result, path, target, out_dir))
         rows.append(row)
     return rows

@@ -47,6 +47,8 @@ td img{image-rendering:pixelated;width:112px;height:auto;display:block}
 .plot img{max-width:100%}
 tr.floor td{background:#eef6ee;font-style:italic}tr.above-floor td{background:#fdecea}
 p.warning{color:#a40000}td[data-value]{white-space:nowrap}
+figure.copies{display:inline-block;margin:.5em 1em .5em 0}figure.copies img{image-rendering:pixelated}
+figure.copies figcaption{font-size:.85em;color:#444;max-width:480px}
 """
 
 SCRIPT = """
@@ -168,9 +170,42 @@ def _table(board: Board, pid: str, out_dir: Path, sort: str | None, view: str) -
         + "".join(f'<p class="warning">{escape(p)}</p>' for p in notes.above_floor(frame))
         + "<p>Click a column header to sort.</p>"
         + "".join(out)
+        + _copies(frame, out_dir)
         + "<details><summary>full protocol</summary><pre>"
         + escape(json.dumps(board.protocols[pid], indent=2, sort_keys=True))
         + "</pre></details></section>"
+    )
+
+
+def _copies(frame: pd.DataFrame, out_dir: Path) -> str:
+    """Per row that measured memorization, its generated images nearest to training images
+    (top) above those training images (bottom), with the distances: what a copy looks like."""
+    figures = []
+    for _, row in frame.iterrows():
+        grid = row.get("copies_grid")
+        uri = (
+            _data_uri(out_dir / grid, out_dir, "memorization gallery")
+            if isinstance(grid, str)
+            else None
+        )
+        if uri is None:
+            continue
+        step = format_text(None if pd.isna(row["step"]) else int(row["step"]))
+        who = f"{format_text(row['model'])} at step {step}"
+        figures.append(
+            f'<figure class="copies"><img alt="{escape(who)}: generated images above their '
+            f'nearest training images" src="{uri}"><figcaption>{escape(who)}: distances '
+            f"{escape(format_text(row['copy_distances']))}; a copy is nearer than "
+            f"{float(row['copy_threshold']):.3g}</figcaption></figure>"
+        )
+    if not figures:
+        return ""
+    return (
+        "<h3>Nearest training images</h3><p>Each model's 8 generated images nearest to a "
+        "training image (top row), above that training image (bottom row), in the "
+        "extractor's feature space. A distance below the threshold (the 5th percentile of "
+        "held-out real images' distances to their nearest training image) counts as a copy."
+        "</p>" + "".join(figures)
     )
 
 

@@ -74,8 +74,10 @@ COLUMNS = [
     "coverage", "coverage_std", "coverage_low", "coverage_high",
     "copy_rate", "copy_rate_std", "copy_rate_low", "copy_rate_high", "bpd",
     "intra_fid", "intra_fid_std", "accuracy", "accuracy_std", "class_tv", "class_tv_std",
-    "run", "sample_grid", "result",
+    "run", "sample_grid", "result", "copies_grid", "copy_distances", "copy_threshold",
 ]  # fmt: skip
+#: Columns a row has only when measured (kept out of the board's JSON otherwise).
+OPTIONAL = ("sample_grid", "copies_grid", "copy_distances", "copy_threshold")
 #: The rank shown for the real-data floor, which is never ranked.
 FLOOR_RANK = "floor"
 
@@ -288,4 +290,4 @@ def is_floor(row: pd.Series | dict[str, Any]) -> bool:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     records = json.loads(frame.to_json(orient="records"))
-    return [{k: v for k, v in r.items() if not (k == "sample_grid" and v is None)} for r in records]
+    return [{k: v for k, v in r.items() if not (k in OPTIONAL and v is None)} for r in records]
