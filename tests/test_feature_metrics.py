@@ -128,3 +128,24 @@ def test_density_and_coverage_with_intervals_from_the_definition():
     collapsed = real[rng.integers(0, 20, 1000)] + rng.normal(scale=1e-3, size=(1000, 16))
     mode = ganzoo.score_features(real, collapsed, "dc")
     assert mode.metrics["coverage"] < 0.2 < same.intervals["coverage"][0]
+
+
+def test_memorization_on_features_equals_ganzoo_eval_on_the_images(digits):
+    """Training digits as samples: copies.  score_features takes the model's training features
+    as ``train`` and the held-out real ones as ``real``, as ganzoo eval's feature side does."""
+    generated, heldout = digits
+    ours = ganzoo.evaluate(generated, metrics="memorization", train_dataset="mnist5k")
+    training = ganzoo.load_dataset("mnist5k", "train").images
+    scores = ganzoo.score_features(
+        lenet_features(heldout), lenet_features(generated), "memorization",
+        train=lenet_features(training),
+    )  # fmt: skip
+    assert set(scores.metrics) == {"copy_rate", "data_copying_ct"}
+    assert scores.metrics["copy_rate"] == ours.metrics["copy_rate"] == 1.0
+    for key in scores.metrics:
+        assert scores.metrics[key] == pytest.approx(ours.metrics[key], rel=1e-6), key
+        assert scores.intervals[key] == pytest.approx(ours.intervals[key], rel=1e-6), key
+    recorded = ours.protocol["training"]["memorization"]
+    assert scores.settings["memorization"] == {k: v for k, v in recorded.items() if k != "spaces"}
+    with pytest.raises(ganzoo.GanzooError, match="pass train="):
+        ganzoo.score_features(lenet_features(heldout), lenet_features(generated), "memorization")

@@ -95,20 +95,27 @@ class CopyScorer:
 
     def protocol(self, num_generated: int) -> dict[str, Any]:
         """What the protocol records: the training side and the statistics' settings."""
-        from .memorization import CELL_TAU, QUANTILE
-
         return {
             "dataset": self.training.dataset,
             "split": self.training.split,
             "num_images": self.training.num_images(),
             "memorization": {
-                "quantile": QUANTILE,
-                "cells": cells_for(num_generated),
-                "cell_tau": CELL_TAU,
+                **settings(num_generated),
                 "spaces": {"features": self.layer, "pixels": "uint8 / 255, flattened"},
-                "distance": "euclidean",
             },
         }
+
+
+def settings(num_generated: int) -> dict[str, Any]:
+    """The statistics' settings behind a copy rate and C_T of ``num_generated`` images."""
+    from .memorization import CELL_TAU, QUANTILE
+
+    return {
+        "quantile": QUANTILE,
+        "cells": cells_for(num_generated),
+        "cell_tau": CELL_TAU,
+        "distance": "euclidean",
+    }
 
 
 def cells_for(num_generated: int) -> int:

@@ -22,8 +22,8 @@ from . import fidelity
 from .metrics import SHOWN, parse_metrics
 from .uncertainty import LEVEL, RESAMPLES, SEED, bootstrap
 
-#: The metrics computed from two feature sets alone.
-FEATURE_METRICS = ("fid", "fid_inf", "kid", "prc", "dc")
+#: The metrics computed from two feature sets alone (memorization also needs ``train``).
+FEATURE_METRICS = ("fid", "fid_inf", "kid", "prc", "dc", "mem")
 #: The one "layer" every metric reads: the arrays given.
 LAYER = "features"
 
@@ -42,6 +42,7 @@ def score_features(
     generated: Any,
     metrics: str | tuple[str, ...] = "fid,kid,pr",
     *,
+    train: Any = None,
     kid_subset_size: int | None = None,
     intervals: bool = True,
     resamples: int = RESAMPLES,
@@ -50,10 +51,13 @@ def score_features(
     """Score ``generated`` features against ``real`` ones (N x D arrays, NumPy or torch).
 
     ``metrics`` as ``ganzoo eval --metrics`` takes them, among fid, fid_inf, kid,
-    pr and dc.  Intervals are the bias-corrected percentile bootstrap of ``ganzoo
-    eval`` (``resamples`` replicates from ``seed``); FID∞ has none.
+    pr, dc and memorization.  Intervals are the bias-corrected percentile bootstrap
+    of ``ganzoo eval`` (``resamples`` replicates from ``seed``); FID∞ has none.
+    Memorization asks how near ``generated`` sits to the model's ``train``
+    features, with ``real`` as the held-out yardstick (real images never trained on).
     """
     chosen = _feature_metrics(metrics)
+    fidelity_metrics = tuple(m for m in chosen if m != "mem")
     gen, ref = _as_features(generated, "generated"), _as_features(real, "real")
     if gen.shape[1] != ref.shape[1]:
         raise GanzooError(
@@ -64,21 +68,50 @@ def score_features(
     if "kid" in chosen:
         kid_subset = fidelity.kid_subset_size(kid_subset_size, len(gen), len(ref))
     fidelity.check_sizes(chosen, len(gen), len(ref))
-    layers = dict.fromkeys(chosen, LAYER)
+    layers = dict.fromkeys(fidelity_metrics, LAYER)
     gen_side, real_side = {LAYER: gen}, {LAYER: ref}
-    numbers = fidelity.compute(chosen, layers, gen_side, real_side, kid_subset)
+    numbers = fidelity.compute(fidelity_metrics, layers, gen_side, real_side, kid_subset)
     bounds: dict[str, list[float]] = {}
-    if intervals:
+    if intervals and fidelity_metrics:
         k = fidelity.PRC_NEIGHBORHOOD
         bounds = bootstrap(
-            chosen, layers, gen_side, real_side, kid_subset, k, numbers, resamples, seed,
-            dc_k=fidelity.DC_NEIGHBORHOOD,
+            fidelity_metrics, layers, gen_side, real_side, kid_subset, k, numbers, resamples,
+            seed, dc_k=fidelity.DC_NEIGHBORHOOD,
         )  # fmt: skip
     settings = fidelity.settings(chosen, kid_subset)
+    if "mem" in chosen:
+        settings["memorization"] = _copying(train, ref, gen, numbers, bounds, resamples, seed)
     settings["bootstrap"] = (
         {"resamples": resamples, "seed": seed, "level": LEVEL} if intervals else None
     )
+    if not intervals:
+        bounds = {}
     return FeatureScores(numbers, bounds, settings)
+
+
+def _copying(train, heldout, generated, numbers, bounds, resamples, seed) -> dict[str, Any]:
+    """Copy rate and C_T into ``numbers``/``bounds``, as ``ganzoo eval --metrics memorization``
+    computes them on its feature side; their settings as the protocol records them."""
+    from .copying import cells_for, settings
+    from .memorization import memorization
+
+    if train is None:
+        raise GanzooError(
+            "memorization compares generated features with the model's training features: "
+            "pass train=<features of the training images> (real= are held-out images)"
+        )
+    train = _as_features(train, "training")
+    if train.shape[1] != generated.shape[1]:
+        raise GanzooError(
+            f"the feature arrays differ in width: generated {generated.shape[1]}, training "
+            f"{train.shape[1]}; pass features of the same network and layer"
+        )
+    report = memorization(
+        train, heldout, generated, cells=cells_for(len(generated)), seed=seed, resamples=resamples
+    )
+    numbers.update(report.metrics())
+    bounds.update(report.intervals())
+    return settings(len(generated))
 
 
 def _feature_metrics(metrics: str | tuple[str, ...]) -> tuple[str, ...]:
