@@ -29,6 +29,15 @@ def warn(message: str) -> None:
     print(f"ganzoo: warning: {' '.join(message.split())}", file=sys.stderr)
 
 
+def did_you_mean(name: str, known: list[str], cutoff: float = 0.5) -> str:
+    """`` Did you mean: a, b?`` with up to three close names, or "": the one way a mistyped
+    name (model, dataset, extractor, pretrained model) gets suggestions."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=3, cutoff=cutoff)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
 def is_on(value: str | None) -> bool:
     """An on/off environment value: anything but unset, empty, ``0``, ``false``, ``no`` is on."""
     return (value or "").strip().lower() not in ("", "0", "false", "no")

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import GanzooError
+from ..errors import GanzooError, did_you_mean
 from .folder import CONFIG, is_model_folder
 from .registry import HOOK, is_pretrained_name, pretrained_models
 
@@ -136,7 +136,4 @@ def _one_of(kinds: tuple[str, ...]) -> str:
 
 def _close(found: Target) -> str:
     """A mistyped pretrained name gets suggestions."""
-    import difflib
-
-    close = difflib.get_close_matches(found.given, list(pretrained_models()), n=3)
-    return f" Did you mean: {', '.join(close)}?" if close else ""
+    return did_you_mean(found.given, list(pretrained_models()), cutoff=0.6)

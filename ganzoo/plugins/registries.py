@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..errors import PluginError
+from ..errors import PluginError, did_you_mean
 from .checks import check_model_class
 from .failures import fail
 from .state import STATE, PluginInfo, Registered, Staged
@@ -96,10 +96,7 @@ def find(entries: dict[str, Registered], name: str, kind: str) -> Registered:
     """One registered entry, or an error suggesting close names or naming both clashing plugins."""
     entry = entries.get(name)
     if entry is None:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, list(entries))
         known = ", ".join(sorted(entries)) or "none (are the plugins installed?)"
         raise PluginError(f"unknown {kind} {name!r}.{hint} Known {kind}s: {known}.")
     if entry.conflicts:

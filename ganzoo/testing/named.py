@@ -7,13 +7,12 @@ This module imports no torch until a check runs.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from .. import plugins
 from ..config import option
-from ..errors import GanzooError
+from ..errors import GanzooError, did_you_mean
 from .report import Report
 
 #: What NAME can be, and the registration hook each kind comes from.
@@ -75,8 +74,7 @@ def resolve_kind(name: str, kind: str | None) -> str:
             f"{name!r} is a registered {' and a '.join(found)}; choose one with --kind"
         )
     known = [n for hook in HOOKS.values() for n in plugins.registry(hook)]
-    close = difflib.get_close_matches(base, known, n=3, cutoff=0.5)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    hint = did_you_mean(base, known)
     raise GanzooError(
         f"{name!r} is not a registered model, dataset or feature extractor.{hint} "
         "See ganzoo models, ganzoo datasets, ganzoo extractors."
