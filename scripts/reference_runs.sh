@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the committed leaderboards (leaderboards/mnist5k-*.{json,csv,md,html,png}) and the
-# sample grids in docs/samples/. CPU only, offline; about an hour on two cores.
+# sample grids in docs/samples/. CPU only, offline; about an hour on two cores (step 5: 20 minutes).
 # Usage (from the repository root, in the venv): bash scripts/reference_runs.sh
 set -euo pipefail
 runs=runs/zoo-x4
@@ -26,3 +26,12 @@ for run in "$runs"/*/; do
     model=$(basename "$run")
     cp "$(ls "$run"samples/step-*.png | tail -n 1)" "docs/samples/$model.png"
 done
+
+# 5. The shipped models (each the final checkpoint of a run above) under the newer metrics:
+#    density/coverage and memorization (copy rate, C_T, the gallery of nearest training images).
+#    Each stands on the boards through leaderboards/pretrained/<name>-<sha12>/ (committed).
+pretrained="gan-mnist5k dcgan-mnist5k dcgan-cond-mnist5k wgan-gp-mnist5k vae-mnist5k ddpm-mnist5k transformer-mnist5k"
+ganzoo eval leaderboard $pretrained --metrics is,fid,kid,pr,ifid,classes,dc,memorization \
+    --num-samples 500 --out leaderboards
+ganzoo eval leaderboard $pretrained --extractor inception-v3-compat \
+    --metrics fid,kid,pr,dc,memorization --num-samples 500 --out leaderboards
