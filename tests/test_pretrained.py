@@ -55,6 +55,7 @@ def test_the_folder_has_the_hub_layout_and_a_card_with_the_runs_numbers(folder, 
     assert (config["model"], config["plugin"], config["step"], config["ema"]) == (
         "dcgan", "gan", 20, True,
     )  # fmt: skip
+    assert config["split"] == "train"  # memorization's held-out images are the rest
     assert config["training"]["command"].startswith("ganzoo ")
     (stored,) = [json.loads(p.read_text()) for p in (run / "eval").glob("*.json")]
     card = (folder / "README.md").read_text()

@@ -26,7 +26,8 @@ from ..errors import GanzooError
 MAX_IMAGE_VALUES = 2**24
 MAX_CLASSES = 100_000
 SPEC_KEYS = ("channels", "height", "width", "num_classes", "value_range")
-OPTIONAL_TEXT = ("plugin", "plugin_version", "name", "dataset", "dtype", "family", "license")
+OPTIONAL_TEXT = ("plugin", "plugin_version", "name", "dataset", "split", "dtype", "family")
+OPTIONAL_TEXT += ("license",)
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 _short = reprlib.Repr()

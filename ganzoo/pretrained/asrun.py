@@ -33,7 +33,8 @@ def as_run(target: str | Path, out_dir: str | Path) -> Path:
     is_path = Path(target).exists()
     info = {
         key: config.get(key)
-        for key in ("model", "family", "plugin", "dataset", "spec", "hyperparameters", "parameters")
+        for key in ("model", "family", "plugin", "dataset", "split", "spec", "hyperparameters")
+        + ("parameters",)
     }
     info[KEY] = {
         "source": str(Path(target).resolve()) if is_path else str(target),

@@ -83,6 +83,7 @@ def _config(loaded: Any, name: str, dtype: str, license: str, tensors: dict) -> 
         "hyperparameters": info["hyperparameters"],
         "spec": info["spec"],
         "dataset": info.get("dataset"),
+        "split": info.get("split"),  # what memorization compares with (held-out images)
         "step": loaded.step,
         "ema": loaded.ema,
         "dtype": dtype,
