@@ -27,7 +27,7 @@ def _default_text(row: dict) -> str:
 @options_from(ListOptions)
 def extractors_cmd(**options: Any) -> None:
     """Feature extractors for `ganzoo eval --extractor NAME`: metrics, resize, which is default."""
-    from ..eval.extractors import extractor_rows
+    from ..eval.metrics import extractor_rows
 
     rows = extractor_rows()
     if pop_options(ListOptions, options).as_json:

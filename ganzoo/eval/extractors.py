@@ -196,33 +196,3 @@ def file_sha256(path: str | os.PathLike) -> str:
                 digest.update(chunk)
         _SHA_MEMO[key] = digest.hexdigest()
     return _SHA_MEMO[key]
-
-
-#: torch-fidelity's metric switches by the names ``--metrics`` uses.
-METRIC_NAMES = {"isc": "is", "fid": "fid", "kid": "kid", "prc": "pr"}
-
-
-def extractor_rows() -> list[dict[str, Any]]:
-    """Every registered feature extractor as a plain dict (``ganzoo extractors``, ``--json``)."""
-    from .. import plugins
-
-    rows = []
-    for name, reg in sorted(plugins.registry("register_feature_extractors").items()):
-        info = reg.obj
-        rows.append(
-            {
-                "name": name,
-                "plugin": reg.plugin,
-                "conflicts": reg.conflicts,
-                "description": getattr(info, "description", ""),
-                "metrics": [METRIC_NAMES.get(m, m) for m in getattr(info, "layers", {})],
-                "layers": dict(getattr(info, "layers", {})),
-                "resize": getattr(info, "resize", None),
-                "revision": getattr(info, "revision", None),
-                "default_for_shapes": [list(s) for s in getattr(info, "default_for_shapes", ())],
-                "default_otherwise": getattr(info, "default_otherwise", False),
-                "weights_sha256": getattr(info, "weights_sha256", None),
-                "batch_sizes": dict(getattr(info, "batch_sizes", {})),
-            }
-        )
-    return rows

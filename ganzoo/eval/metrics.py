@@ -11,6 +11,7 @@ metrics included when the extractor classifies that dataset's classes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ..errors import GanzooError
 from . import classes
@@ -104,3 +105,29 @@ def expected(extractor: str, dataset: str, metrics: str | None, weights: str | N
     info = get_extractor(extractor)
     default = info.supported_metrics(info.weights(weights))
     return tuple(m for m in ORDER if m in default or m in classes.defaults(info, dataset))
+
+
+def extractor_rows() -> list[dict[str, Any]]:
+    """Every registered feature extractor as a plain dict (``ganzoo extractors``, ``--json``)."""
+    from .. import plugins
+
+    rows = []
+    for name, reg in sorted(plugins.registry("register_feature_extractors").items()):
+        info = reg.obj
+        rows.append(
+            {
+                "name": name,
+                "plugin": reg.plugin,
+                "conflicts": reg.conflicts,
+                "description": getattr(info, "description", ""),
+                "metrics": [SHOWN.get(m, m) for m in getattr(info, "layers", {})],
+                "layers": dict(getattr(info, "layers", {})),
+                "resize": getattr(info, "resize", None),
+                "revision": getattr(info, "revision", None),
+                "default_for_shapes": [list(s) for s in getattr(info, "default_for_shapes", ())],
+                "default_otherwise": getattr(info, "default_otherwise", False),
+                "weights_sha256": getattr(info, "weights_sha256", None),
+                "batch_sizes": dict(getattr(info, "batch_sizes", {})),
+            }
+        )
+    return rows
