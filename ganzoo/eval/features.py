@@ -23,7 +23,7 @@ from .metrics import SHOWN, parse_metrics
 from .uncertainty import LEVEL, RESAMPLES, SEED, bootstrap
 
 #: The metrics computed from two feature sets alone.
-FEATURE_METRICS = ("fid", "fid_inf", "kid", "prc", "dc")
+FEATURE_METRICS = ("fid", "fid_inf", "kid", "prc", "dc", "cmmd")
 #: The one "layer" every metric reads: the arrays given.
 LAYER = "features"
 
@@ -50,7 +50,7 @@ def score_features(
     """Score ``generated`` features against ``real`` ones (N x D arrays, NumPy or torch).
 
     ``metrics`` as ``ganzoo eval --metrics`` takes them, among fid, fid_inf, kid,
-    pr and dc.  Intervals are the bias-corrected percentile bootstrap of ``ganzoo
+    pr, dc and cmmd.  Intervals are the bias-corrected percentile bootstrap of ``ganzoo
     eval`` (``resamples`` replicates from ``seed``); FID∞ has none.
     """
     chosen = _feature_metrics(metrics)
