@@ -71,6 +71,7 @@ def register_feature_extractors(register: Callable[..., None]) -> None:
             resolve_weights="ganzoo_extractors.clip:resolve_clip_vit_l_14_336",
             resize="google-research/cmmd's: centre crop to square, PIL bicubic (antialiased) to "
             "3x336x336, CLIP normalisation",
+            batch_sizes={"cpu": 8, "cuda": 64},  # ViT-L at 577 tokens: attention memory
             description="CLIP ViT-L/14 at 336 px (OpenAI): the encoder CMMD is defined on "
             "(Jayasumana et al. 2024), with the reference's preprocessing; 768-d embeddings "
             "for CMMD (--metrics cmmd) and FD/KD/PR; weights as the other CLIP encoders.",
