@@ -168,6 +168,17 @@ CASES = [
         ],
         "needs at least 20 held-out images",
     ),
+    (
+        "eval-cmmd-clip336-no-weights",
+        ["eval", "samples.npz", "--extractor", "clip-vit-l-14-336", "--metrics", "cmmd"],
+        "no weights for clip-vit-l-14-336: give --extractor-weights PATH or GANZOO_CLIP_WEIGHTS",
+    ),
+    (
+        "eval-cmmd-clip336-wrong-architecture",
+        ["eval", "samples.npz", "--extractor", "clip-vit-l-14-336", "--metrics", "cmmd"]
+        + ["--extractor-weights", "vit-patch32.pt"],
+        "clip-vit-l-14-336 needs ViT-L/14-336px weights (width 1024, patch 14",
+    ),
     ("eval-unknown-extractor", ["eval", "samples.npz", "--extractor", "lenet-mnst"], "lenet-mnist"),
     ("eval-num-real-zero", ["eval", "samples.npz", "--num-real", "0"], "'--num-real'"),
     ("eval-num-real-too-many", ["eval", "samples.npz", "--num-real", "100000"], "has only 500"),
@@ -300,6 +311,17 @@ def _make_inputs(root: Path) -> None:
     for i in range(12):
         _png(root / "colour32" / f"{i}.png", 20 * i, size=(32, 32), mode="RGB")
     torch.save({"model": _Payload()}, root / "evil.pth")
+    _tiny_clip_vit(root / "vit-patch32.pt")
+
+
+def _tiny_clip_vit(path: Path) -> None:
+    """A CLIP ViT state dict in OpenAI's key layout, of the wrong architecture for CLIP-336
+    (patch 32, one layer: small enough for the byte-identical snapshot)."""
+    from torch_fidelity.feature_extractor_clip import CLIPVisual
+
+    state = dict(CLIPVisual(32, 64, 1, 64, 32).state_dict())
+    state["text_projection"] = torch.zeros(32, 32)
+    torch.save(state, path)
 
 
 def _make_runs(root: Path) -> None:

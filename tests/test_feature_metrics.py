@@ -94,6 +94,8 @@ BAD = [
     (np.zeros((3, 4)), np.zeros((3, 4)), "pr", "precision/recall need more than 3 images"),
     (np.zeros((5, 4)), np.zeros((9, 4)), "dc", "density/coverage with k=5 need at least 6 real"),
     (np.zeros((10, 4)), np.zeros((10, 4)), "fud", "unknown metric 'fud'"),
+    (np.ones((10, 4)), np.ones((10, 4, 2)), "cmmd", "must be 2-D (images x feature width)"),
+    (np.zeros((10, 4)), np.ones((10, 4)), "cmmd", "CMMD needs at least one row of real features"),
 ]
 
 

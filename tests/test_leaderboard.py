@@ -329,6 +329,29 @@ def test_density_and_coverage_reach_the_board_with_their_intervals(
     assert "metrics FID, precision/recall, density/coverage (k=5)" in markdown
 
 
+@pytest.mark.slow
+def test_cmmd_reaches_the_board_with_its_interval(tiny_runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_OFFLINE", "1")
+    runner = CliRunner()
+    out = tmp_path / "boards"
+    args = ["eval", "leaderboard", *map(str, tiny_runs), "--num-samples", "60"]
+    scored = runner.invoke(cli, [*args, "--metrics", "fid,cmmd", "--out", str(out)])
+    assert scored.exit_code == 0, scored.output
+    board = lb.load(out, "mnist5k", "lenet-mnist")
+    # The runs' results under other protocols (earlier tests) join the board in their own tables.
+    ((pid, protocol),) = [(i, p) for i, p in board.protocols.items() if "cmmd" in p["metrics"]]
+    rows = [r for r in board.rows if r["protocol"] == pid]
+    assert len(rows) == 2 and protocol["settings"]["cmmd"]["sigma"] == 10
+    for row in rows:
+        assert 0 <= row["cmmd_low"] <= row["cmmd"] <= row["cmmd_high"], row
+    shown = runner.invoke(cli, ["leaderboard", "--dir", str(out), "--sort", "cmmd"])
+    assert shown.exit_code == 0, shown.output
+    assert "ranked by CMMD (lower is better)" in shown.output
+    assert "CMMD (sigma=10.0)" in shown.output
+    markdown = (out / "mnist5k-lenet-mnist.md").read_text()
+    assert "| FID | CMMD |" in markdown and "metrics FID, CMMD (sigma=10.0)" in markdown
+
+
 def test_eval_leaderboard_needs_runs_and_target_still_works(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["eval", "leaderboard", "--out", str(tmp_path)])

@@ -24,7 +24,7 @@ METRICS = ("isc", "fid", "kid", "prc")
 #: Images per extraction batch on a device type the extractor names no batch size for.
 DEFAULT_BATCH_SIZE = 64
 #: Metrics computed on another metric's layer (never part of the default set).
-DERIVED = {"fid_inf": "fid", "dc": "prc", "mem": "fid"}
+DERIVED = {"fid_inf": "fid", "dc": "prc", "cmmd": "fid", "mem": "fid"}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from .metrics import SHOWN, parse_metrics
 from .uncertainty import LEVEL, RESAMPLES, SEED, bootstrap
 
 #: The metrics computed from two feature sets alone (memorization also needs ``train``).
-FEATURE_METRICS = ("fid", "fid_inf", "kid", "prc", "dc", "mem")
+FEATURE_METRICS = ("fid", "fid_inf", "kid", "prc", "dc", "cmmd", "mem")
 #: The one "layer" every metric reads: the arrays given.
 LAYER = "features"
 
@@ -51,8 +51,8 @@ def score_features(
     """Score ``generated`` features against ``real`` ones (N x D arrays, NumPy or torch).
 
     ``metrics`` as ``ganzoo eval --metrics`` takes them, among fid, fid_inf, kid,
-    pr, dc and memorization.  Intervals are the bias-corrected percentile bootstrap
-    of ``ganzoo eval`` (``resamples`` replicates from ``seed``); FID∞ has none.
+    pr, dc, cmmd and memorization.  Intervals are the bias-corrected percentile
+    bootstrap of ``ganzoo eval`` (``resamples`` replicates from ``seed``); FID∞ has none.
     Memorization asks how near ``generated`` sits to the model's ``train``
     features, with ``real`` as the held-out yardstick (real images never trained on).
     """

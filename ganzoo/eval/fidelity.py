@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from ..errors import GanzooError
+from .cmmd import settings as cmmd_settings
 from .extractors import FeatureExtractorInfo, ResolvedWeights, torch_fidelity_name
 from .progress import progress
 from .refcache import Reference
@@ -31,7 +32,7 @@ PRC_NEIGHBORHOOD = 3
 #: k of density/coverage: Naeem et al. 2020's choice (k=5 at 10,000 images each).
 DC_NEIGHBORHOOD = 5
 RNG_SEED = 2020
-BINARY = ("fid", "fid_inf", "kid", "prc", "dc", "mem")
+BINARY = ("fid", "fid_inf", "kid", "prc", "dc", "cmmd", "mem")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def settings(metrics: tuple[str, ...], kid_subset: int | None) -> dict[str, Any]
         "rng_seed": RNG_SEED,
         # Only when measured: every protocol without density/coverage keeps its id.
         **({"dc_neighborhood": DC_NEIGHBORHOOD} if "dc" in metrics else {}),
+        **({"cmmd": cmmd_settings()} if "cmmd" in metrics else {}),
     }
 
 
@@ -119,7 +121,7 @@ class Scorer:
         if any(m in settings.metrics for m in BINARY):
             if reference is None:
                 raise GanzooError(
-                    "FID, KID, precision/recall and density/coverage need a reference dataset "
+                    "FID, KID, precision/recall, density/coverage and CMMD need a reference dataset "
                     "(--dataset)"
                 )
             binary = tuple(sorted({self.layers[m] for m in settings.metrics if m in BINARY}))
@@ -224,6 +226,10 @@ def compute(
 
         layer = layers["dc"]
         out.update(density_coverage(real[layer], generated[layer], DC_NEIGHBORHOOD))
+    if "cmmd" in metrics:
+        from .cmmd import cmmd
+
+        out["cmmd"] = cmmd(real[layers["cmmd"]], generated[layers["cmmd"]])
     if "fid_inf" in metrics:
         from .uncertainty import fid_infinity
 

@@ -21,12 +21,13 @@ ALIASES = {"is": "isc", "isc": "isc", "fid": "fid", "kid": "kid", "pr": "prc", "
 ALIASES |= {"fid_inf": "fid_inf", "ifid": "ifid", "intra_fid": "ifid", "intra-fid": "ifid"}
 ALIASES |= {"classes": "cls", "cls": "cls", "acc": "cls", "accuracy": "cls"}
 ALIASES |= {"dc": "dc", "density": "dc", "coverage": "dc"}
+ALIASES |= {"cmmd": "cmmd"}
 ALIASES |= {"memorization": "mem", "mem": "mem", "copying": "mem"}
 #: The order metrics are listed in everywhere.
-ORDER = ("isc", "fid", "fid_inf", "kid", "prc", "dc", "mem", "ifid", "cls")
+ORDER = ("isc", "fid", "fid_inf", "kid", "prc", "dc", "cmmd", "mem", "ifid", "cls")
 #: Each metric as users name it (--metrics is,fid,kid,pr).
 SHOWN = {"isc": "is", "fid": "fid", "fid_inf": "fid_inf", "kid": "kid", "prc": "pr", "dc": "dc"}
-SHOWN |= {"mem": "memorization"}
+SHOWN |= {"cmmd": "cmmd", "mem": "memorization"}
 SHOWN |= {"ifid": "ifid", "cls": "classes"}
 #: The layer a class metric reads, for the check that the extractor has it.
 NEEDS = {**DERIVED, "ifid": "fid"}

@@ -196,7 +196,9 @@ class Plan:
 def _bootstrap_settings(chosen: tuple[str, ...]) -> dict[str, Any] | None:
     from .uncertainty import LEVEL, RESAMPLES, SEED
 
-    if not any(m in chosen for m in ("fid", "kid", "prc", "dc")):  # the metrics with intervals
+    if not any(
+        m in chosen for m in ("fid", "kid", "prc", "dc", "cmmd")
+    ):  # the metrics with intervals
         return None
     return {"resamples": RESAMPLES, "seed": SEED, "level": LEVEL}
 

@@ -35,6 +35,7 @@ SHORT = {
     "f_score": "F-score",
     "density": "density",
     "coverage": "coverage",
+    "cmmd": "CMMD",
     "copy_rate": "copy rate",
     "data_copying_ct": "C_T (Meehan)",
     "copy_rate_pixels": "copy rate (pixels)",

@@ -38,9 +38,10 @@ class EvalRequest:
     )
     metrics: str | None = option(
         None,
-        "Comma-separated: is, fid, fid_inf, kid, pr, dc (density/coverage), ifid (intra-FID), "
-        "classes (accuracy and class histogram), memorization (copies of training images) "
-        "(default: all the extractor serves; fid_inf, dc and memorization only when asked).",
+        "Comma-separated: is, fid, fid_inf, kid, pr, dc (density/coverage), cmmd, ifid "
+        "(intra-FID), classes (accuracy and class histogram), memorization (copies of training "
+        "images) (default: all the extractor serves; fid_inf, dc, cmmd and memorization only "
+        "when asked).",
     )
     train_dataset: str | None = option(
         None,

@@ -122,6 +122,8 @@ class _Replicates:
     #: k of density/coverage, and their distance matrices once formed (``density.Distances``).
     dc_k: int = 0
     distances: Any = None
+    #: CMMD's kernel matrices once formed (``cmmd.Kernels``).
+    kernels: Any = None
 
     def heavy(self) -> bool:
         """Whether FID's replicates are ``heavy`` (the Gram path's gathers are not)."""
@@ -175,6 +177,13 @@ class _Replicates:
             out["precision"], out["recall"] = p, r
         if "dc" in self.metrics:
             out.update(self.density_coverage(ig, ir))
+        if "cmmd" in self.metrics:
+            if self.kernels is None:
+                from .cmmd import Kernels
+
+                layer = self.layers["cmmd"]
+                self.kernels = Kernels(self.real[layer], self.gen[layer])
+            out["cmmd"] = self.kernels.replicate(ir, ig)
         return out
 
     def density_coverage(self, ig: np.ndarray, ir: np.ndarray) -> dict[str, float]:
@@ -206,7 +215,7 @@ def bootstrap(
     device: torch.device | None = None,
     dc_k: int = 0,
 ) -> dict[str, list[float]]:
-    """95% intervals of FID, KID, precision/recall, density/coverage: result key -> [low, high].
+    """95% intervals of FID, KID, precision/recall, density/coverage, CMMD: result key -> [low, high].
 
     Resampling with replacement puts duplicates into both sets, which raises
     FID and KID by itself; the percentile interval of the replicates is
@@ -242,6 +251,7 @@ BOUNDS = {
     "recall": (0.0, 1.0),
     "density": (0.0, np.inf),
     "coverage": (0.0, 1.0),
+    "cmmd": (0.0, np.inf),
 }
 
 

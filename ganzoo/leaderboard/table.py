@@ -34,6 +34,7 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "recall": ("recall", False, "{:.3f}"),
     "density": ("density", False, "{:.3f}"),
     "coverage": ("coverage", False, "{:.3f}"),
+    "cmmd": ("cmmd", True, "{:.4f}"),
     "copy_rate": ("copy_rate", True, "{:.3f}"),
     "bpd": ("bits_per_dim", True, "{:.3f}"),
     "fid_inf": ("fid_infinity", True, "{:.2f}"),
@@ -42,10 +43,10 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "class_tv": ("class_histogram_tv", True, "{:.3f}"),
 }
 #: Metrics whose result files carry a bootstrap interval (columns ``<metric>_low``/``_high``).
-INTERVALS = ("fid", "kid", "precision", "recall", "density", "coverage", "copy_rate")
+INTERVALS = ("fid", "kid", "precision", "recall", "density", "coverage", "cmmd", "copy_rate")
 #: Which metric ranks a table when none is asked for (the first one the protocol measured).
 DEFAULT_ORDER = ("fid", "fid_inf", "kid", "is", "bpd", "precision", "recall", "intra_fid")
-DEFAULT_ORDER += ("coverage", "density", "accuracy", "class_tv", "copy_rate")
+DEFAULT_ORDER += ("coverage", "density", "cmmd", "accuracy", "class_tv", "copy_rate")
 #: Which rows a table shows: each run's latest checkpoint, its best one, or every one.
 VIEWS = ("final", "best", "all")
 LABELS = {
@@ -57,6 +58,7 @@ LABELS = {
     "recall": "recall",
     "density": "density",
     "coverage": "coverage",
+    "cmmd": "CMMD",
     "copy_rate": "copy rate",
     "bpd": "bits/dim",
     "intra_fid": "intra-FID",
@@ -72,6 +74,7 @@ COLUMNS = [
     "recall", "recall_std", "recall_low", "recall_high",
     "density", "density_std", "density_low", "density_high",
     "coverage", "coverage_std", "coverage_low", "coverage_high",
+    "cmmd", "cmmd_std", "cmmd_low", "cmmd_high",
     "copy_rate", "copy_rate_std", "copy_rate_low", "copy_rate_high", "bpd",
     "intra_fid", "intra_fid_std", "accuracy", "accuracy_std", "class_tv", "class_tv_std",
     "run", "sample_grid", "result", "copies_grid", "copy_distances", "copy_threshold",
@@ -107,6 +110,7 @@ def describe_protocol(protocol: dict[str, Any]) -> str:
     names |= {
         "mem": f"memorization (vs {(p.get('training') or {}).get('dataset')} training images)"
     }
+    names |= {"cmmd": f"CMMD (sigma={((p.get('settings') or {}).get('cmmd') or {}).get('sigma')})"}
     names |= {"ifid": "intra-FID", "cls": "class accuracy/histogram"}
     metrics = ", ".join(names.get(m, m) for m in p["metrics"])
     settings = p.get("settings") or {}

@@ -105,8 +105,8 @@ def format_count(n: Any) -> str:
 
 def measured(frame: pd.DataFrame) -> list[str]:
     """Metric columns with at least one number (IS is absent under some extractors)."""
-    order = ("is", "fid", "fid_inf", "kid", "precision", "recall", "density", "coverage", "bpd")
-    order += ("intra_fid", "accuracy", "class_tv", "copy_rate")
+    order = ("is", "fid", "fid_inf", "kid", "precision", "recall", "density", "coverage", "cmmd")
+    order += ("bpd", "intra_fid", "accuracy", "class_tv", "copy_rate")
     return [m for m in order if frame[m].notna().any()]
 
 

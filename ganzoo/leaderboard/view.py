@@ -25,6 +25,7 @@ SORT_METRICS = (
     "recall",
     "density",
     "coverage",
+    "cmmd",
     "copy_rate",
     "bpd",
     "intra_fid",

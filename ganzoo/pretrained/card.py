@@ -21,6 +21,7 @@ METRICS = {
     "recall": ("recall", "recall"),
     "density": ("density", "density"),
     "coverage": ("coverage", "coverage"),
+    "cmmd": ("cmmd", "CMMD"),
 }
 
 

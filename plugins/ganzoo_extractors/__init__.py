@@ -13,6 +13,8 @@ from ganzoo import FeatureExtractorInfo, hookimpl
 
 #: Mirrors ganzoo_extractors.clip.NAMES (not imported here: registering must not import torch).
 CLIP_NAMES = ("clip-vit-b-32", "clip-vit-b-16", "clip-vit-l-14", "clip-rn50")
+#: The CLIP encoder CMMD is defined on, with the reference's preprocessing.
+CLIP_336 = "clip-vit-l-14-336"
 LENET_SHA256 = "a1146ba0600c275fb2eb25c3a10324a6d27214644a5d3e56cc543b1c8a79a77e"
 
 
@@ -61,3 +63,17 @@ def register_feature_extractors(register: Callable[..., None]) -> None:
                 "GANZOO_CLIP_WEIGHTS, the torch hub cache or a download.",
             ),
         )
+    register(
+        CLIP_336,
+        FeatureExtractorInfo(
+            extractor_class="ganzoo_extractors.clip:Clip336Extractor",
+            layers={"fid": "clip", "kid": "clip", "prc": "clip"},
+            resolve_weights="ganzoo_extractors.clip:resolve_clip_vit_l_14_336",
+            resize="google-research/cmmd's: centre crop to square, PIL bicubic (antialiased) to "
+            "3x336x336, CLIP normalisation",
+            batch_sizes={"cpu": 8, "cuda": 64},  # ViT-L at 577 tokens: attention memory
+            description="CLIP ViT-L/14 at 336 px (OpenAI): the encoder CMMD is defined on "
+            "(Jayasumana et al. 2024), with the reference's preprocessing; 768-d embeddings "
+            "for CMMD (--metrics cmmd) and FD/KD/PR; weights as the other CLIP encoders.",
+        ),
+    )
