@@ -179,6 +179,23 @@ CASES = [
         + ["--extractor-weights", "vit-patch32.pt"],
         "clip-vit-l-14-336 needs ViT-L/14-336px weights (width 1024, patch 14",
     ),
+    (
+        "eval-dinov2-no-weights",
+        ["eval", "samples.npz", "--extractor", "dinov2-vit-b-14"],
+        "no weights for dinov2-vit-b-14: give --extractor-weights PATH or GANZOO_DINOV2_WEIGHTS",
+    ),
+    (
+        "eval-dinov2-wrong-architecture",
+        [
+            "eval",
+            "samples.npz",
+            "--extractor",
+            "dinov2-vit-b-14",
+            "--extractor-weights",
+            "vits14.pth",
+        ],
+        "needs weights of width 768 and 12 blocks; these have width 384 and 12 blocks",
+    ),
     ("eval-unknown-extractor", ["eval", "samples.npz", "--extractor", "lenet-mnst"], "lenet-mnist"),
     ("eval-num-real-zero", ["eval", "samples.npz", "--num-real", "0"], "'--num-real'"),
     ("eval-num-real-too-many", ["eval", "samples.npz", "--num-real", "100000"], "has only 500"),
@@ -311,6 +328,9 @@ def _make_inputs(root: Path) -> None:
     for i in range(12):
         _png(root / "colour32" / f"{i}.png", 20 * i, size=(32, 32), mode="RGB")
     torch.save({"model": _Payload()}, root / "evil.pth")
+    vit_s = {"cls_token": torch.zeros(1, 1, 384), "pos_embed": torch.zeros(1, 1370, 384)}
+    vit_s |= {f"blocks.{i}.attn.qkv.weight": torch.zeros(1152, 384) for i in range(12)}
+    torch.save(vit_s, root / "vits14.pth")  # Meta's ViT-S/14 layout, given to ViT-B/14
     _tiny_clip_vit(root / "vit-patch32.pt")
 
 

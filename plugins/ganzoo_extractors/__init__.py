@@ -1,4 +1,4 @@
-"""ganzoo's first-party feature extractors: standard InceptionV3 and a tiny MNIST LeNet.
+"""ganzoo's first-party feature extractors: InceptionV3, a tiny MNIST LeNet, CLIP and DINOv2.
 
 Only descriptions are registered here; the torch-fidelity classes and weight
 resolvers are named as ``"module:attribute"`` strings and imported when an
@@ -15,6 +15,11 @@ from ganzoo import FeatureExtractorInfo, hookimpl
 CLIP_NAMES = ("clip-vit-b-32", "clip-vit-b-16", "clip-vit-l-14", "clip-rn50")
 #: The CLIP encoder CMMD is defined on, with the reference's preprocessing.
 CLIP_336 = "clip-vit-l-14-336"
+#: Mirrors ganzoo_extractors.dinov2.ARCHITECTURES: (name, network, Meta's weights file).
+DINOV2 = (
+    ("dinov2-vit-b-14", "ViT-B/14", "dinov2_vitb14_pretrain.pth"),
+    ("dinov2-vit-l-14", "ViT-L/14", "dinov2_vitl14_pretrain.pth"),
+)
 LENET_SHA256 = "a1146ba0600c275fb2eb25c3a10324a6d27214644a5d3e56cc543b1c8a79a77e"
 
 
@@ -50,6 +55,11 @@ def register_feature_extractors(register: Callable[..., None]) -> None:
             "for 28x28 grayscale; 128-d penultimate features, 10 logits for IS.",
         ),
     )
+    _register_clip(register)
+    _register_dinov2(register)
+
+
+def _register_clip(register: Callable[..., None]) -> None:
     for name in CLIP_NAMES:
         register(
             name,
@@ -77,3 +87,21 @@ def register_feature_extractors(register: Callable[..., None]) -> None:
             "for CMMD (--metrics cmmd) and FD/KD/PR; weights as the other CLIP encoders.",
         ),
     )
+
+
+def _register_dinov2(register: Callable[..., None]) -> None:
+    for name, size, meta in DINOV2:
+        register(
+            name,
+            FeatureExtractorInfo(
+                extractor_class="ganzoo_extractors.dinov2:Dinov2Extractor",
+                layers={"fid": "dinov2", "kid": "dinov2", "prc": "dinov2"},
+                resolve_weights=f"ganzoo_extractors.dinov2:resolve_{name.replace('-', '_')}",
+                resize="PIL bicubic (antialiased) to 3x224x224, ImageNet mean/std (as dgm-eval)",
+                batch_sizes={"cpu": 8, "cuda": 128},
+                description=f"DINOv2 {size} (Meta), CLS token after the final norm, built with "
+                "timm: FD-DINOv2 (Stein et al. 2023) and KD/PR on it; Meta's "
+                f"{meta} from --extractor-weights, GANZOO_DINOV2_WEIGHTS or the torch hub cache "
+                "(never downloaded); needs pip install 'ganzoo[dinov2]'.",
+            ),
+        )
