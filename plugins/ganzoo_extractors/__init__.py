@@ -84,7 +84,8 @@ def _register_clip(register: Callable[..., None]) -> None:
             batch_sizes={"cpu": 8, "cuda": 64},  # ViT-L at 577 tokens: attention memory
             description="CLIP ViT-L/14 at 336 px (OpenAI): the encoder CMMD is defined on "
             "(Jayasumana et al. 2024), with the reference's preprocessing; 768-d embeddings "
-            "for CMMD (--metrics cmmd) and FD/KD/PR; weights as the other CLIP encoders.",
+            "for CMMD (--metrics cmmd) and FD/KD/PR; OpenAI's ViT-L-14-336px.pt (or a state dict of "
+            "it) from --extractor-weights, GANZOO_CLIP_WEIGHTS, the torch hub cache or a download.",
         ),
     )
 
