@@ -142,6 +142,8 @@ def test_weights_of_another_size_name_the_extractor_they_fit():
     state |= {f"blocks.{i}.attn.qkv.weight": torch.zeros(1) for i in range(12)}
     with pytest.raises(ganzoo.GanzooError, match="width 1024 and 24 blocks.*fit dinov2-vit-b-14"):
         timm_state("dinov2-vit-l-14", state)
+    with pytest.raises(ganzoo.GanzooError, match="register tokens"):
+        timm_state("dinov2-vit-b-14", state | {"register_tokens": torch.zeros(1, 4, 768)})
     with pytest.raises(ganzoo.GanzooError, match="not a DINOv2 state dict"):
         timm_state("dinov2-vit-b-14", {"weight": torch.zeros(1)})
 
@@ -152,3 +154,13 @@ def test_the_listing_says_how_to_get_the_weights():
     for name in ("dinov2-vit-b-14", "dinov2-vit-l-14"):
         line = next(x for x in result.output.splitlines() if x.startswith(name))
         assert "--extractor-weights" in line and "GANZOO_DINOV2_WEIGHTS" in line
+
+
+def test_weights_with_the_right_sizes_but_missing_tensors_are_one_line(tmp_path):
+    from ganzoo_extractors.dinov2 import Dinov2Extractor
+
+    state = {"cls_token": torch.zeros(1, 1, 768), "pos_embed": torch.zeros(1, 1370, 768)}
+    state |= {f"blocks.{i}.attn.qkv.weight": torch.zeros(2304, 768) for i in range(12)}
+    torch.save(state, tmp_path / "partial.pth")
+    with pytest.raises(ganzoo.GanzooError, match="do not fit its network"):
+        Dinov2Extractor("ganzoo-dinov2-vit-b-14", ["dinov2"], str(tmp_path / "partial.pth"))

@@ -109,6 +109,11 @@ def timm_state(name: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Ten
             f"{name} needs weights of width {width} and {depth} blocks; these have width "
             f"{pos.shape[-1]} and {len(blocks)} blocks{hint}; give Meta's {filename}"
         )
+    if "register_tokens" in state:
+        raise GanzooError(
+            f"these are DINOv2 weights with register tokens (a *_reg4 file), which {name} is not; "
+            f"give Meta's {filename}"
+        )
     out = {k: v for k, v in state.items() if k != "mask_token"}
     out["pos_embed"] = _interpolated(pos)
     return out
@@ -156,7 +161,14 @@ class Dinov2Extractor(FeatureExtractorBase):
         self.model = timm.create_model(
             ARCHITECTURES[name][0], pretrained=False, img_size=SIZE, num_classes=0
         )
-        self.model.load_state_dict(state)
+        try:
+            self.model.load_state_dict(state)
+        except RuntimeError as exc:  # keys or shapes of another network
+            first = str(exc).strip().splitlines()[0]
+            raise GanzooError(
+                f"the weights given to {name} do not fit its network ({first}); give Meta's "
+                f"{ARCHITECTURES[name][1]}"
+            ) from None
         self.requires_grad_(False)
         self.eval()
 
