@@ -34,3 +34,8 @@ def register_commands(cli):
 @hookspec
 def register_pretrained(register):
     """Register pretrained model folders: ``register(name, folder, sha256=..., description=...)``."""
+
+
+@hookspec
+def register_trackers(register):
+    """Register experiment trackers: ``register(name, TrackerClass, description=..., extra=...)``."""

@@ -61,6 +61,35 @@ class TrainOptions:
     sample_every: int = option(500, "Steps between sample grids.", min=1)
     num_samples: int = option(64, "Images per sample grid.", cli=False)
     log_every: int = option(50, "Steps between logged losses.", min=1)
+    tracker: str = option(
+        "",
+        "Experiment trackers besides metrics.jsonl, comma-separated: tensorboard, mlflow, or a "
+        "plugin's (`ganzoo trackers` lists them).",
+    )
+    eval_every: int | None = option(
+        None,
+        "Score the run every N steps while it trains, right after the checkpoint of that step "
+        "(default: never). Results go to RUN/eval/, metrics.jsonl and the trackers.",
+        min=1,
+    )
+    eval_metrics: str = option(
+        "fid", "Metrics of the in-loop evaluation (as for `ganzoo eval --metrics`)."
+    )
+    eval_samples: int = option(
+        500, "Generated images (and at most as many real ones) per in-loop evaluation.", min=10
+    )
+    keep_best: str | None = option(
+        None,
+        "Keep the checkpoint with the best in-loop score as checkpoints/best.pt (never "
+        "rotated away): a board column such as fid or kid (default: the first of "
+        "--eval-metrics when --eval-every is set; none: keep no best).",
+    )
+    stop_after: int | None = option(
+        None,
+        "Stop when this many in-loop evaluations in a row have not beaten the best by more "
+        "than half its interval's width (default: train all --steps).",
+        min=1,
+    )
     resume: bool = option(True, "Continue from the run directory's checkpoints.", cli=False)
     quiet: bool = option(False, "No progress output.", short="-q")
     threads: int | None = option(
