@@ -42,6 +42,8 @@ _LAZY = {
     "FeatureScores": "ganzoo.eval.features",
     "FeatureExtractorInfo": "ganzoo.eval.extractors",
     "ResolvedWeights": "ganzoo.eval.extractors",
+    "Tracker": "ganzoo.track.base",
+    "TrackerRun": "ganzoo.track.base",
     "register_plugin": "ganzoo.plugins",
     "unregister_plugin": "ganzoo.plugins",
 }
@@ -91,4 +93,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pretrained.export import export_run
     from .sampling.draw import draw_samples
     from .train.options import TrainOptions
+    from .track.base import Tracker, TrackerRun
     from .train.trainer import Trainer
