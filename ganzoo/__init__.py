@@ -92,6 +92,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .plugins import register_plugin, unregister_plugin
     from .pretrained.export import export_run
     from .sampling.draw import draw_samples
-    from .train.options import TrainOptions
     from .track.base import Tracker, TrackerRun
+    from .train.options import TrainOptions
     from .train.trainer import Trainer

@@ -86,7 +86,27 @@ def _unwrap(hint: Any) -> tuple[Any, bool]:
     return hint, False
 
 
+class CheckpointType(click.ParamType):
+    """A checkpoint step (an integer >= 0) or ``best`` (``--keep-best``'s ``best.pt``)."""
+
+    name = "STEP|best"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        text = str(value).strip().lower()
+        if text == "best":
+            return text
+        try:
+            step = int(text)
+        except ValueError:
+            step = -1
+        if step < 0:
+            self.fail(f"{value!r} is neither a step (an integer >= 0) nor best", param, ctx)
+        return step
+
+
 def _click_type(base: Any, meta: typing.Mapping[str, Any]) -> click.ParamType:
+    if meta.get("checkpoint"):
+        return CheckpointType()
     if get_origin(base) is Literal or "choices" in meta:
         choices = [str(c) for c in meta.get("choices", get_args(base))]
         return click.Choice(choices, case_sensitive=meta.get("case_sensitive", True))

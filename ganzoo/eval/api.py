@@ -34,7 +34,7 @@ def evaluate(
     target: Any,
     request: EvalRequest | None = None,
     *,
-    checkpoint: int | None = None,
+    checkpoint: int | str | None = None,
     write: bool = True,
     **options: Any,
 ) -> EvalResult:
@@ -117,7 +117,7 @@ def _sampling(source: sources.Source, request: EvalRequest):
 
 
 def _inputs(
-    target: Any, request: EvalRequest, checkpoint: int | None, device: torch.device
+    target: Any, request: EvalRequest, checkpoint: int | str | None, device: torch.device
 ) -> tuple[sources.Source, tuple[str, FeatureExtractorInfo, ResolvedWeights, tuple[str, ...]]]:
     """What is scored, and by which extractor and weights (checked before any data loads)."""
     requested = parse_metrics(request.metrics)
@@ -132,6 +132,16 @@ def _inputs(
         raise GanzooError("--seeds needs a model to sample from; fixed samples have no seed")
     chosen = early or _extractor_and_weights(None, _compared_shape(source), weights, requested)
     return source, chosen
+
+
+def scorable_metrics(shape: tuple[int, int, int], metrics: str, flag: str) -> tuple[str, ...]:
+    """The metrics ``metrics`` names, checked against the default extractor of images of
+    ``shape`` and its weights (for a check before work starts, e.g. in-loop evaluation)."""
+    try:
+        requested = parse_metrics(metrics)
+        return _extractor_and_weights(None, shape, None, requested)[3]
+    except GanzooError as exc:
+        raise GanzooError(f"{flag} {metrics}: {exc}") from None
 
 
 def _mean_and_spread(per_seed: list[dict[str, float]]) -> tuple[dict, dict]:

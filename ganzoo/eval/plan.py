@@ -186,7 +186,7 @@ class Plan:
             "batch_size": batch_size,
             "device": device.type,
             "launch": self.world.describe() if self.world is not None else None,
-            "checkpoint": None if source.step is None else {"step": source.step, "ema": source.ema},
+            "checkpoint": _checkpoint(source),
             "versions": versions(),
             # Only when measured: every protocol without memorization keeps its id.
             **({"training": self.copying.protocol(self.n_gen)} if self.copying else {}),
@@ -210,3 +210,11 @@ def _fid_inf_settings(chosen: tuple[str, ...], n_gen: int) -> dict[str, Any] | N
         return None
     sizes = sorted({max(3, round(f * n_gen)) for f in FID_INF_FRACTIONS})
     return {"sizes": sizes, "draws": FID_INF_DRAWS, "seed": SEED}
+
+
+def _checkpoint(source: Any) -> dict[str, Any] | None:
+    """The scored checkpoint: step, EMA, and for ``--checkpoint best`` how it was chosen."""
+    if source.step is None:
+        return None
+    chosen = {"selected": source.selected} if source.selected else {}
+    return {"step": source.step, "ema": source.ema, **chosen}

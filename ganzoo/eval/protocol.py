@@ -174,14 +174,10 @@ class EvalResult:
     def summary(self) -> str:
         p = self.protocol
         ext = p["extractor"]
-        lines = [
-            f"{self.target}"
-            + (
-                f"  (step {p['checkpoint']['step']}, EMA {p['checkpoint']['ema']})"
-                if p.get("checkpoint")
-                else ""
-            )
-        ]
+        point = p.get("checkpoint") or {}
+        chosen = f", the {point['selected']}" if point.get("selected") else ""
+        where = f"  (step {point['step']}, EMA {point['ema']}{chosen})" if point else ""
+        lines = [f"{self.target}{where}"]
         seeds = len(self.per_seed)
         for key, value in self.metrics.items():
             if key == "kernel_inception_distance_std" and kid_subsets_are_whole_sets(p):

@@ -20,7 +20,11 @@ from .request import EvalRequest
 class ScoreOptions:
     """The checkpoints of a run to score, and the output's form."""
 
-    checkpoint: int | None = option(None, "Checkpoint step of a run (default: latest).")
+    checkpoint: int | str | None = option(
+        None,
+        "Checkpoint step of a run, or best: the one in-loop evaluation kept (default: latest).",
+        checkpoint=True,
+    )
     all_checkpoints: bool = option(False, "Every checkpoint of a run: a curve.")
     as_json: bool = option(False, "Numbers and protocol as JSON on stdout.", flag="--json")
 

@@ -40,6 +40,7 @@ class Source:
     split: str | None = None
     step: int | None = None
     ema: bool | None = None
+    selected: str | None = None  # how ``--checkpoint best`` chose the checkpoint
     run_dir: Path | None = None
     images: torch.Tensor | None = None
     #: The classes of fixed images, when the file says (an .npz's ``labels``, as ``ganzoo
@@ -58,7 +59,7 @@ class Source:
 
 def resolve(
     target: Any,
-    checkpoint: int | None = None,
+    checkpoint: int | str | None = None,
     device: str | torch.device = "cpu",
     use_ema: bool | None = None,
 ) -> Source:
@@ -91,7 +92,9 @@ def resolve(
     raise not_a_target(found, also=SAMPLES)
 
 
-def _from_run(found: Target, checkpoint: int | None, device: Any, use_ema: bool | None) -> Source:
+def _from_run(
+    found: Target, checkpoint: int | str | None, device: Any, use_ema: bool | None
+) -> Source:
     run = load_target(found, checkpoint=checkpoint, device=device, use_ema=use_ema)
     kind = "pretrained" if found.is_model_folder else found.kind
     return Source(
@@ -103,6 +106,7 @@ def _from_run(found: Target, checkpoint: int | None, device: Any, use_ema: bool 
         split=(run.info or {}).get("split"),
         step=run.step,
         ema=run.ema,
+        selected=run.selected,
         run_dir=run.run_dir,
     )
 

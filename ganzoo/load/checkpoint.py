@@ -8,6 +8,7 @@ a lone checkpoint file is enough.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,13 @@ from .. import config as config_mod
 from ..data.base import DatasetSpec
 from ..errors import GanzooError
 from ..model import model_class
-from ..train.checkpoint import CheckpointError, choose_checkpoint, load_checkpoint
+from ..train.checkpoint import BEST_FILE, CheckpointError, choose_checkpoint, load_checkpoint
 from ..train.ema import apply_shadow
 from .loaded import LoadedRun, young_ema
-from .target import Target, not_a_target
+from .target import Target, not_a_target, single_checkpoint
 
 
-def _checkpoint_of(found: Target, checkpoint: int | None) -> tuple[Path, Path | None, dict]:
+def _checkpoint_of(found: Target, checkpoint: int | str | None) -> tuple[Path, Path | None, dict]:
     """(checkpoint file, run directory or None, its state) of a run directory or a file.
 
     A file that is not named like a checkpoint is read as one (it may be one, renamed);
@@ -30,6 +31,8 @@ def _checkpoint_of(found: Target, checkpoint: int | None) -> tuple[Path, Path | 
     """
     target = found.path
     if target.is_file():
+        if checkpoint is not None:
+            raise single_checkpoint(found)
         run_dir = target.parent.parent if target.parent.name == "checkpoints" else None
         return target, run_dir, load_checkpoint(target)
     if not target.is_dir():
@@ -41,7 +44,7 @@ def _checkpoint_of(found: Target, checkpoint: int | None) -> tuple[Path, Path | 
 
 
 def from_checkpoint(
-    found: Target, checkpoint: int | None, device: Any, use_ema: bool | None
+    found: Target, checkpoint: int | str | None, device: Any, use_ema: bool | None
 ) -> LoadedRun:
     """Rebuild the model of a checkpoint (EMA weights when present, unless ``use_ema=False``)."""
     path, run_dir, state = _checkpoint_of(found, checkpoint)
@@ -82,4 +85,16 @@ def from_checkpoint(
         elapsed_s=state.get("elapsed_s"),
         device=state.get("device"),
         ema_note=young_ema(ema_state, int(state["step"])) if ema else None,
+        selected=_selected(path, run_dir),
     )
+
+
+def _selected(path: Path, run_dir: Path | None) -> str | None:
+    """How ``best.pt`` was chosen (progress.json says which metric), or None for a step."""
+    if path.name != BEST_FILE:
+        return None
+    try:
+        best = json.loads((path.parent.parent / "progress.json").read_text())["in_loop"]["best"]
+        return f"best {best['metric']} of in-loop evaluation"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "best of in-loop evaluation"

@@ -32,6 +32,9 @@ class LoadedRun:
     device: str | None = None
     #: Set when the EMA weights are still mostly the weights it started from (``young_ema``).
     ema_note: str | None = None
+    #: Set for ``--checkpoint best``: how the checkpoint was chosen (on the evaluation
+    #: reference, so its score there is optimistic).
+    selected: str | None = None
 
 
 def young_ema(ema_state: dict[str, Any], step: int, stale: float = 0.25) -> str | None:

@@ -22,7 +22,7 @@ from .target import Target, missing, single_checkpoint, what
 
 def load_run(
     target: str | Path,
-    checkpoint: int | None = None,
+    checkpoint: int | str | None = None,
     device: str | torch.device = "cpu",
     use_ema: bool | None = None,
 ) -> LoadedRun:
@@ -32,7 +32,7 @@ def load_run(
 
 
 def load_target(
-    found: Target, checkpoint: int | None, device: Any, use_ema: bool | None
+    found: Target, checkpoint: int | str | None, device: Any, use_ema: bool | None
 ) -> LoadedRun:
     """``load_run`` of a TARGET already decided (the evaluator decides it first for samples)."""
     if found.kind == "missing":

@@ -24,7 +24,11 @@ class ExportOptions:
     """Which checkpoint is exported, in what precision, and what its card says."""
 
     out: str = option(dataclasses.MISSING, "The model folder to write (new).", directory=True)
-    checkpoint: int | None = option(None, "Checkpoint step (default: the latest readable).")
+    checkpoint: int | str | None = option(
+        None,
+        "Checkpoint step, or best: the one in-loop evaluation kept (default: the latest readable).",
+        checkpoint=True,
+    )
     ema: bool | None = option(None, EMA_HELP)
     dtype: str = option(
         "float32",

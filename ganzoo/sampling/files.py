@@ -30,7 +30,11 @@ SUFFIXES = (".png", ".npz")
 class SampleOptions:
     """What ``ganzoo sample`` draws from a TARGET and where it writes it."""
 
-    checkpoint: int | None = option(None, "Step of the checkpoint (default: latest).")
+    checkpoint: int | str | None = option(
+        None,
+        "Step of the checkpoint, or best: the one in-loop evaluation kept (default: latest).",
+        checkpoint=True,
+    )
     n: int = option(64, "How many images.", min=1, max=MAX_IMAGES)
     seed: int = option(0, "Seed of the draw: the same seed, the same images.", min=0, max=MAX_SEED)
     ema: bool | None = option(None, EMA_HELP)

@@ -8,8 +8,10 @@ latest, and ``choose_checkpoint`` is the one rule every command follows to pick 
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,9 @@ from ..files.write import UnwritableError, atomic_write
 FORMAT = "ganzoo-checkpoint"
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^step-(\d+)\.pt$")
+#: ``--checkpoint best``: the checkpoint in-loop evaluation scored best (``--keep-best``).
+BEST = "best"
+BEST_FILE = "best.pt"
 
 
 class CheckpointError(GanzooError):
@@ -124,13 +129,16 @@ class Chosen:
     skipped: list[Path] = field(default_factory=list)
 
 
-def choose_checkpoint(directory: str | Path, step: int | None = None) -> Chosen | None:
-    """The checkpoint every command uses: ``step`` exactly, else the newest readable one.
+def choose_checkpoint(directory: str | Path, step: int | str | None = None) -> Chosen | None:
+    """The checkpoint every command uses: ``step`` exactly (``"best"``: ``best.pt``), else the
+    newest readable one.
 
     A requested checkpoint that is damaged is an error.  Without a request,
     damaged newer checkpoints are passed over with a warning naming each; when
     every checkpoint is damaged that is an error too.  None: no checkpoints at all.
     """
+    if step == BEST:
+        return _best(Path(directory))
     found = list_checkpoints(directory)
     if step is not None:
         paths = dict(found)
@@ -156,6 +164,35 @@ def choose_checkpoint(directory: str | Path, step: int | None = None) -> Chosen 
             f"every checkpoint in {str(directory)!r} is unusable ({names}); the newest: {skipped[0][1]}"
         )
     return None
+
+
+def _best(directory: Path) -> Chosen:
+    path = directory / BEST_FILE
+    if not path.is_file():
+        raise CheckpointError(
+            f"no best checkpoint in {str(directory)!r}: a run keeps one when trained with "
+            "--eval-every N (and --keep-best METRIC); give a step instead"
+        )
+    state = load_checkpoint(path)
+    return Chosen(int(state["step"]), path, state)
+
+
+def keep_as_best(path: Path) -> Path:
+    """``best.pt`` beside ``path``, made from it atomically: a hard link when the file system
+    allows one (no copy of the bytes), else a copy."""
+    best = path.parent / BEST_FILE
+    tmp = path.parent / f".{BEST_FILE}.tmp"
+    try:
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(path, tmp)
+        except OSError:
+            shutil.copyfile(path, tmp)
+        os.replace(tmp, best)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UnwritableError(best, exc) from None
+    return best
 
 
 def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:

@@ -3,6 +3,8 @@ before anything is trained or written: one line per mistake, saying how to fix i
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..data.base import ImageData
@@ -16,7 +18,7 @@ AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 def check_options(
     o: TrainOptions, model: Model, data: ImageData, batch_size: int, device: torch.device,
-    world: World,
+    world: World, run_dir: Any = None,
 ) -> None:  # fmt: skip
     if o.amp and device.type != "cuda":
         raise GanzooError(
@@ -36,11 +38,23 @@ def check_options(
             f"--batch-size {batch_size} is larger than the {len(data)} training images"
         )
     check_batch_split(batch_size, world.size)
+    check_in_loop(o, run_dir)
     if o.sync_bn and world.distributed and device.type != "cuda":
         raise GanzooError(
             "--sync-bn needs CUDA (torch's SyncBatchNorm has no CPU implementation); on a "
             "CPU drop it: each process then normalises with its own batch's statistics"
         )
+
+
+def check_in_loop(o: TrainOptions, run_dir: Any) -> None:
+    """In-loop evaluation's options make sense together (its metrics are checked by ``InLoop``)."""
+    if o.eval_every is None:
+        for flag, value in (("--keep-best", o.keep_best), ("--stop-after", o.stop_after)):
+            if value is not None:
+                raise GanzooError(f"{flag} needs in-loop evaluation: add --eval-every N")
+        return
+    if run_dir is None:
+        raise GanzooError("--eval-every scores the run's checkpoints: give the run a directory")
 
 
 def check_batch_split(batch_size: int, processes: int) -> None:

@@ -1,9 +1,7 @@
-"""What a training run tells the user: a progress display, metrics.jsonl, TensorBoard, sample grids."""
+"""What a training run tells the user: a progress display, its trackers (metrics.jsonl and\n``--tracker``'s), sample grids."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import sys
 import time
@@ -13,8 +11,12 @@ from typing import Any
 
 import torch
 
+from ..device import busy_cpu
 from ..errors import GanzooError, warn
-from ..files.write import UnwritableError, atomic_write, atomic_write_text
+from ..files.write import UnwritableError, atomic_write
+from ..track.base import TrackerRun
+from ..track.fanout import Trackers
+from ..track.jsonl import JsonlTracker
 from .checkpoint import unwritable_in_run
 
 
@@ -74,30 +76,39 @@ class Meter:
 
 
 class RunLogger:
-    """Writes metrics to ``metrics.jsonl`` (and TensorBoard when installed) and shows progress.
+    """Shows progress and sends every row to the run's trackers: ``metrics.jsonl`` (``jsonl``,
+    always on) and those named by ``--tracker``.
 
     A full disk or a read-only run folder is one line naming ``metrics.jsonl`` and
-    the checkpoint that is intact (a resume drops the rows logged after it).
+    the checkpoint that is intact (a resume drops the rows logged after it); any
+    other tracker failing is reported once and training goes on.
     """
 
     def __init__(
-        self, run_dir: Path | None, total_steps: int, start_step: int, quiet: bool = False
+        self,
+        run_dir: Path | None,
+        total_steps: int,
+        start_step: int,
+        quiet: bool = False,
+        trackers: Trackers | None = None,
+        redo_eval: bool = False,
     ):
         self.run_dir = run_dir
         self.total = total_steps
         self.quiet = quiet
-        self.metrics_file = None
+        self.trackers = trackers or Trackers((), None, {})
+        self.jsonl = None
         if run_dir is not None:
             try:
-                drop_rows_after(run_dir / "metrics.jsonl", start_step)
-                self.metrics_file = open(run_dir / "metrics.jsonl", "a")  # noqa: SIM115
-            except (OSError, UnwritableError) as exc:
-                raise self._unwritable(exc) from None
-        self.tb = _tensorboard(run_dir) if run_dir else None
+                run = TrackerRun("jsonl", run_dir, {}, start_step)
+                self.jsonl = JsonlTracker(run, redo_eval=redo_eval)
+            except UnwritableError as exc:
+                raise unwritable_in_run(run_dir, exc) from None
         self.bar = None
         self.t0 = time.perf_counter()
         self.last_time = self.t0
         self.last_step = start_step
+        self.shown_eval = ""
         if not quiet and sys.stderr.isatty():
             from tqdm.auto import tqdm
 
@@ -109,16 +120,12 @@ class RunLogger:
         rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
         self.last_step, self.last_time = step, now
         seconds = now - self.t0 if elapsed is None else elapsed
-        record = {"step": step, "time": round(seconds, 3), "steps_per_s": round(rate, 3)}
+        record = {"time": round(seconds, 3), "steps_per_s": round(rate, 3)}
         record.update({k: round(v, 6) for k, v in scalars.items()})
-        if self.metrics_file:
-            self._write(json.dumps(record) + "\n")
-        if self.tb:
-            for key, value in scalars.items():
-                self.tb.add_scalar(key, value, step)
+        self._row(step, record)
         if self.quiet:
             return
-        shown = "  ".join(f"{k}={v:.4g}" for k, v in scalars.items())
+        shown = "  ".join(f"{k}={v:.4g}" for k, v in scalars.items()) + self.shown_eval
         if self.bar is not None:
             self.bar.update(step - self.bar.n)
             self.bar.set_postfix_str(shown, refresh=False)
@@ -131,20 +138,28 @@ class RunLogger:
                 flush=True,
             )
 
-    def _write(self, line: str) -> None:
-        try:
-            self.metrics_file.write(line)
-            self.metrics_file.flush()
-        except OSError as exc:
-            failed, self.metrics_file = self.metrics_file, None
-            with contextlib.suppress(OSError):  # its buffer cannot be written either
-                failed.close()
-            raise self._unwritable(exc) from None
+    def evaluated(self, step: int, scalars: dict[str, float], result: dict, path: Path | None):
+        """An in-loop evaluation: its row, its result to the trackers, its numbers in the
+        progress line from now on."""
+        self._row(step, scalars)
+        self.trackers.log_results(step, result, path)
+        shown = [
+            f"{k[5:]}={v:.4g}"
+            for k, v in scalars.items()
+            if k.startswith("eval/") and not k.endswith(("_low", "_high", "/seconds"))
+        ]
+        self.shown_eval = "".join(f"  {text}" for text in shown)
 
-    def _unwritable(self, exc: OSError | UnwritableError) -> UnwritableError:
-        if isinstance(exc, OSError):
-            exc = UnwritableError(self.run_dir / "metrics.jsonl", exc)
-        return unwritable_in_run(self.run_dir, exc)
+    def image(self, step: int, path: Path) -> None:
+        self.trackers.log_image(step, "samples", path)
+
+    def _row(self, step: int, record: dict[str, float]) -> None:
+        if self.jsonl is not None:
+            try:
+                self.jsonl.log_scalars(step, record)
+            except UnwritableError as exc:
+                raise unwritable_in_run(self.run_dir, exc) from None
+        self.trackers.log_scalars(step, record)
 
     def message(self, text: str) -> None:
         if self.quiet:
@@ -157,46 +172,36 @@ class RunLogger:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        if self.metrics_file:
-            self.metrics_file.close()
-        if self.tb:
-            self.tb.close()
+        if self.jsonl is not None:
+            self.jsonl.finish()
+        self.trackers.finish()
 
 
-def drop_rows_after(path: Path, step: int) -> None:
-    """Remove rows logged after ``step``: a resume from there logs those steps again.
-
-    Without this a run killed between checkpoints holds two rows for the same
-    step.  The file is rewritten atomically; a torn last line (a kill during a
-    write) goes too.
-    """
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return
-    kept = [line for line in lines if _row_step(line) is not None and _row_step(line) <= step]
-    if kept != lines:
-        atomic_write_text(path, "".join(line + "\n" for line in kept))
-
-
-def _row_step(line: str) -> int | None:
-    try:
-        return int(json.loads(line)["step"])
-    except (ValueError, KeyError, TypeError):
-        return None
+def banner(trainer: Any, resumed_from: int | None) -> list[str]:
+    """What a run says before its first step: what trains on what, where, and from where."""
+    where = f" -> {trainer.run_dir}" if trainer.run_dir is not None else ""
+    lines = [
+        f"training {trainer.model.name} ({trainer.model.num_parameters():,} parameters) on "
+        f"{trainer.run_info['dataset']} [{len(trainer.data)} images] for {trainer.options.steps} "
+        f"steps, batch {trainer.batch_size}, device {trainer.device}{where}"
+    ]
+    if trainer.world.distributed:
+        share = trainer.batch_size // trainer.world.size
+        lines.append(f"{trainer.world.size} processes, {share} images each per step")
+    if resumed_from is not None:
+        lines.append(f"resumed from step {resumed_from}")
+    if trainer.device.type == "cpu" and trainer.options.threads is None:
+        lines += filter(None, [busy_cpu(torch.get_num_threads())])
+    if trainer.step >= trainer.options.steps:
+        lines.append(
+            f"already trained for {trainer.step} steps (>= --steps {trainer.options.steps})"
+        )
+    return lines
 
 
 def _what(value: Any) -> str:
     shape = getattr(value, "shape", None)
     return f"a tensor of shape {tuple(shape)}" if shape is not None else f"a {type(value).__name__}"
-
-
-def _tensorboard(run_dir: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except Exception:  # tensorboard is an optional extra
-        return None
-    return SummaryWriter(str(run_dir / "tensorboard"))
 
 
 def save_grid(

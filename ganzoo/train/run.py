@@ -25,6 +25,7 @@ from .checkpoint import (
     CheckpointError,
     checkpoint_path,
     choose_checkpoint,
+    keep_as_best,
     list_checkpoints,
     prune_checkpoints,
     save_checkpoint,
@@ -212,7 +213,7 @@ class RunDirectory:
         try:
             save_checkpoint(path, state)
             prune_checkpoints(self.checkpoints, keep_last)
-            progress = self._progress()
+            progress = self.progress()
             entry = {"elapsed_s": round(elapsed, 3), **where}
             progress.setdefault("checkpoints", {})[str(step)] = entry
             progress.update(step=step, **entry)
@@ -221,6 +222,24 @@ class RunDirectory:
         except UnwritableError as exc:
             raise unwritable_in_run(self.path, exc) from None
         return path
+
+    def update_progress(self, **fields: Any) -> None:
+        """Set ``fields`` in progress.json (atomically), keeping what else it holds."""
+        progress = self.progress()
+        progress.update(fields)
+        try:
+            with atomic_write(self.path / "progress.json", "w") as fh:
+                json.dump(progress, fh, indent=2)
+        except UnwritableError as exc:
+            raise unwritable_in_run(self.path, exc) from None
+
+    def keep_best(self, step: int) -> Path:
+        """``checkpoints/best.pt``: the checkpoint of ``step``, replaced atomically (a hard link
+        where the file system has them, else a copy); rotation never removes it."""
+        try:
+            return keep_as_best(checkpoint_path(self.checkpoints, step))
+        except UnwritableError as exc:
+            raise unwritable_in_run(self.path, exc) from None
 
     def checkpoint(self, step: int) -> Path:
         return checkpoint_path(self.checkpoints, step)
@@ -238,10 +257,11 @@ class RunDirectory:
 
     def recorded(self, step: int) -> dict[str, Any]:
         """What progress.json holds of checkpoint ``step`` (elapsed_s, device, threads), or {}."""
-        entry = self._progress().get("checkpoints", {}).get(str(step))
+        entry = self.progress().get("checkpoints", {}).get(str(step))
         return entry if isinstance(entry, dict) else {}
 
-    def _progress(self) -> dict[str, Any]:
+    def progress(self) -> dict[str, Any]:
+        """progress.json's contents ({} when absent or unreadable)."""
         try:
             return json.loads((self.path / "progress.json").read_text())
         except (FileNotFoundError, json.JSONDecodeError):

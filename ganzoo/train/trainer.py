@@ -22,25 +22,24 @@ from typing import Any
 import torch
 
 from ..data.base import ImageData
-from ..device import busy_cpu, cpu_threads, threads_changed
+from ..device import cpu_threads, threads_changed
 from ..dist import setup
 from ..errors import GanzooError, warn
 from ..model import Model
-from ..sampling.draw import class_rows, draw_samples
+from ..track.fanout import Trackers, parse_trackers, tracker_classes
+from . import grids
 from . import state as trainer_state
 from .batches import Batches
 from .checks import AMP_DTYPES, check_options
 from .ema import EMA
 from .guard import FiniteGuard
-from .logger import Meter, RunLogger, save_grid
+from .inloop import InLoop, eval_scalars
+from .logger import Meter, RunLogger, banner
 from .optimizers import fused
 from .options import TrainOptions
-from .run import RunDirectory, run_identity
+from .run import RunDirectory, read_run_info, run_identity
 from .seeding import rank_seed
 from .stop import deferred_stop
-
-#: Seed offset of the fixed noise behind every sample grid, so grids are comparable over time.
-GRID_SEED_OFFSET = 7_919
 
 
 @dataclass
@@ -49,6 +48,7 @@ class TrainResult:
     elapsed_s: float
     checkpoint: Path | None
     resumed_from: int | None
+    stopped: str | None = None  # why in-loop evaluation stopped training early
 
 
 class Trainer:
@@ -69,7 +69,11 @@ class Trainer:
         self.batch_size = o.batch_size or model.default_batch_size  # global, over all ranks
         self.step, self.elapsed_before, self.last_checkpoint = 0, 0.0, None
         self.guard = FiniteGuard()
-        check_options(o, model, data, self.batch_size, self.device, self.world)
+        check_options(o, model, data, self.batch_size, self.device, self.world, run_dir)
+        self.trackers = parse_trackers(o.tracker)
+        tracker_classes(self.trackers)  # each can work here: checked before anything is written
+        shape = (data.spec.channels, data.spec.height, data.spec.width)
+        self.inloop = InLoop(o, shape, self.device) if o.eval_every else None
         model.to(self.device)
         if o.channels_last:  # 4-d weights only; the batches follow in Batches
             model.to(memory_format=torch.channels_last)
@@ -132,13 +136,20 @@ class Trainer:
         resumed_from = self._start()
         main = self.world.is_main  # only rank 0 talks and writes
         run_dir = self.run_dir if main else None
-        logger = RunLogger(run_dir, self.options.steps, self.step, self.options.quiet or not main)
-        for line in self._banner(resumed_from):
+        config = (read_run_info(run_dir) or {}) if run_dir is not None else {}
+        redo = self.inloop is not None and self.inloop.pending(self.step)
+        logger = RunLogger(
+            run_dir, self.options.steps, self.step, self.options.quiet or not main,
+            Trackers(self.trackers, run_dir, config, resumed_from), redo_eval=redo,
+        )  # fmt: skip
+        for line in banner(self, resumed_from):
             logger.message(line)
         meter, started = Meter(self.model.name), time.perf_counter()
         try:
+            if redo:  # a kill came between this checkpoint and its evaluation
+                self._evaluate(logger, started)
             with deferred_stop() as stop:  # Ctrl-C/SIGTERM: finish the step, checkpoint it
-                while self.step < self.options.steps:
+                while self.step < self.options.steps and not self._stopped_early(logger):
                     with self.guard.reporting(self.last_checkpoint):
                         self._train_step(meter)
                     self.step += 1
@@ -147,7 +158,7 @@ class Trainer:
                         elapsed = self.elapsed_before + time.perf_counter() - started
                         logger.log(self.step, self.world.mean(meter.flush()), elapsed)
                     signum = stop.agreed(self.world)  # every rank stops after the same step
-                    self._save_due(started, stopping=signum is not None)
+                    self._save_due(logger, started, stopping=signum is not None)
                     if signum is not None:
                         logger.message(
                             f"{stop.name(signum)}: stopped after step {self.step}, saved"
@@ -157,7 +168,14 @@ class Trainer:
         finally:
             logger.close()
         elapsed = self.elapsed_before + time.perf_counter() - started
-        return TrainResult(self.step, elapsed, self.last_checkpoint, resumed_from)
+        stopped = self.inloop.stopped["reason"] if self.inloop and self.inloop.stopped else None
+        return TrainResult(self.step, elapsed, self.last_checkpoint, resumed_from, stopped)
+
+    def _stopped_early(self, logger: RunLogger) -> bool:
+        if self.inloop is None or not self.inloop.should_stop():
+            return False
+        logger.message(f"stopped early at step {self.step}: {self.inloop.stopped['reason']}")
+        return True
 
     def _train_step(self, meter: Meter) -> None:
         batch = None
@@ -203,6 +221,9 @@ class Trainer:
             if found is not None:
                 step, state, self.elapsed_before = found
                 self.load_state_dict(state)
+                if self.inloop is not None:  # every rank continues rank 0's schedule
+                    schedule = self.run.progress().get("in_loop") if self.world.is_main else None
+                    self.inloop.restore(self.world.broadcast_object(schedule), step)
                 self.last_checkpoint = self.run.latest()
                 for note in filter(None, [threads_changed(self.run.recorded(step), self.device)]):
                     warn(note)
@@ -210,44 +231,46 @@ class Trainer:
         torch.manual_seed(rank_seed(self.options.seed, self.world.rank))  # the losses' noise
         if self.run is not None:  # the untrained model: the baseline of every metric curve
             if self.world.is_main:
-                self.save_samples(self.run.grid(0))
+                grids.save_samples(self, self.run.grid(0))
             self._checkpoint(0.0)
         return None
-
-    def _banner(self, resumed_from: int | None) -> list[str]:
-        where = f" -> {self.run_dir}" if self.run_dir is not None else ""
-        lines = [
-            f"training {self.model.name} ({self.model.num_parameters():,} parameters) on "
-            f"{self.run_info['dataset']} [{len(self.data)} images] for {self.options.steps} "
-            f"steps, batch {self.batch_size}, device {self.device}{where}"
-        ]
-        if self.world.distributed:
-            share = self.batch_size // self.world.size
-            lines.append(f"{self.world.size} processes, {share} images each per step")
-        if resumed_from is not None:
-            lines.append(f"resumed from step {resumed_from}")
-        if self.device.type == "cpu" and self.options.threads is None:
-            lines += filter(None, [busy_cpu(torch.get_num_threads())])
-        if self.step >= self.options.steps:
-            lines.append(f"already trained for {self.step} steps (>= --steps {self.options.steps})")
-        return lines
 
     def _due(self, every: int) -> bool:
         return self.step % every == 0 or self.step == self.options.steps
 
-    def _save_due(self, started: float, stopping: bool = False) -> None:
-        """The periodic grid and checkpoint; when ``stopping``, a checkpoint at this step anyway."""
+    def _save_due(self, logger: RunLogger, started: float, stopping: bool = False) -> None:
+        """The periodic grid, checkpoint and in-loop evaluation; when ``stopping``, a checkpoint
+        at this step anyway (and no evaluation: a resume does it)."""
         if self.run is None:
             return
         grid = self._due(self.options.sample_every)
-        checkpoint = stopping or self._due(self.options.checkpoint_every)
+        evaluate = self.inloop is not None and self.inloop.due(self.step)
+        checkpoint = stopping or evaluate or self._due(self.options.checkpoint_every)
         if grid or checkpoint:
             self.guard.check(self.last_checkpoint, self.world)  # nothing written after a NaN
             self._sync_buffers()
         if grid and self.world.is_main:
-            self.save_samples(self.run.grid(self.step))
+            grids.save_samples(self, self.run.grid(self.step))
+            logger.image(self.step, self.run.grid(self.step))
         if checkpoint:
             self._checkpoint(self.elapsed_before + time.perf_counter() - started)
+        if evaluate and not stopping:
+            self._evaluate(logger, started)
+
+    def _evaluate(self, logger: RunLogger, started: float) -> None:
+        """Score the checkpoint just written (``inloop.py``); rank 0 records it and keeps the best."""
+        found = self.inloop.evaluate(self.run.path, self.step, self.world, self.device)
+        elapsed = self.elapsed_before + time.perf_counter() - started
+        if self.world.is_main:
+            row = found["row"]
+            if self.inloop.improved(row):
+                self.run.keep_best(self.step)
+            share = round(self.inloop.share(elapsed), 4)
+            self.run.update_progress(in_loop={**self.inloop.state(), "eval_share": share})
+            scalars = {"time": round(elapsed, 3), **eval_scalars(row)}
+            logger.evaluated(self.step, scalars, found["result"], found["path"])
+            logger.message(self.inloop.line(row, elapsed))
+        self.world.barrier()
 
     def _sync_buffers(self) -> None:
         """Per-rank BatchNorm statistics (and EMA's copies) averaged: one model to sample, save."""
@@ -263,27 +286,9 @@ class Trainer:
         self.world.barrier()
         self.last_checkpoint = self.run.checkpoint(self.step)
 
-    # ---------------------------------------------------------- sampling
-
     def sample(self, n: int, seed: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` images from a fixed seed, with EMA weights when enabled; leaves all RNG untouched."""
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), self._ema_applied():
-            return draw_samples(self.model, n, torch.Generator().manual_seed(seed), labels)
-
-    def save_samples(self, path: Path) -> None:
-        """The grid of ``num_samples`` images; a conditional model's has one row per class."""
-        n, labels, per_row = self.options.num_samples, None, None
-        if self.model.conditional:
-            classes = self.model.spec.num_classes
-            per_row = max(1, n // classes)
-            labels = class_rows(list(range(classes)), per_row)
-            n = len(labels)
-        images = self.sample(n, self.options.seed + GRID_SEED_OFFSET, labels)
-        save_grid(images, self.data.spec.value_range, path, per_row)
-
-    def _ema_applied(self):
-        return self.ema.applied(self.model) if self.ema is not None else contextlib.nullcontext()
+        return grids.sample(self, n, seed, labels)
 
     # -------------------------------------------------------- checkpoints
 
