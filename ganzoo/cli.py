@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from . import plugins
-from .commands import check, datasets, extractors, launch, models, plugin
+from .commands import check, datasets, extractors, launch, models, plugin, trackers
 from .commands import plugins as plugins_commands
 from .commands.eval import eval_cmd
 from .commands.export import export_cmd
@@ -158,6 +158,7 @@ BUILTIN_COMMANDS = (
     models.models_cmd,
     datasets.datasets_cmd,
     extractors.extractors_cmd,
+    trackers.trackers_cmd,
     train_cmd,
     sample_cmd,
     eval_cmd,

@@ -13,6 +13,7 @@ import torch
 from ..dist import setup
 from ..errors import GanzooError, warn
 from ..sampling.draw import applied
+from ..track.fanout import results_to_run
 from . import classes, fidelity, metrics, sources
 from .extractors import (
     DEFAULT_BATCH_SIZE,
@@ -85,6 +86,8 @@ def evaluate(
         result.extra["not_measured"] = metrics.left_out(info, resolved)
     if write and source.run_dir is not None and world.is_main:
         result.write(source.run_dir)
+        if source.step is not None:  # a tracked run's trackers get it too
+            results_to_run(source.run_dir, source.step, result.as_dict(), result.path)
     world.barrier()  # the ranks leave together: none tears down its connections mid-write
     return result
 

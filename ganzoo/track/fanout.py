@@ -7,6 +7,7 @@ is optional: its failure is reported in one line, once, and it is dropped.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,23 @@ class Trackers:
             )
             return False
         return True if result is None else result
+
+
+def results_to_run(run_dir: Path, step: int, results: dict[str, Any], path: Path | None) -> None:
+    """``ganzoo eval`` of a tracked run: the result goes to the trackers the run was trained
+    with too (started again, so MLflow logs into the same run); one that cannot is a warning,
+    the result file is written either way."""
+    try:
+        config = json.loads((Path(run_dir) / "run.json").read_text())
+        names = parse_trackers((config.get("options") or {}).get("tracker"))
+    except (OSError, ValueError, AttributeError):
+        return
+    if not names:
+        return
+    try:
+        trackers = Trackers(names, Path(run_dir), config)
+    except GanzooError as exc:
+        warn(f"the result was not sent to the run's trackers: {exc}")
+        return
+    trackers.log_results(step, results, path)
+    trackers.finish()
