@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import GanzooError, PluginError, warn
+from ..errors import GanzooError, PluginError, did_you_mean, warn
 from .base import Tracker, TrackerRun
 
 HOOK = "register_trackers"
@@ -31,7 +31,14 @@ def tracker_classes(names: tuple[str, ...]) -> list[type[Tracker]]:
     from .. import plugins
 
     classes = []
+    registered = plugins.registry(HOOK)
     for name in names:
+        if name not in registered:
+            known = [BUILTIN, *sorted(registered)]
+            raise GanzooError(
+                f"--tracker: unknown tracker {name!r}.{did_you_mean(name, known)} Known "
+                f"trackers: {', '.join(known)} (`ganzoo trackers` lists them)."
+            )
         try:
             entry = plugins.lookup(HOOK, name, "tracker")
         except PluginError as exc:
