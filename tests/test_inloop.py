@@ -142,6 +142,8 @@ def test_stop_after_stops_a_run_that_no_longer_improves(tmp_path):
     assert stopped["step"] == 9 and "without beating the best fid" in stopped["reason"]
     again = train(run, lr=1e-12, steps=30, stop_after=2, **IN_LOOP)
     assert again.step == 9, "a resumed run that stopped early stays stopped"
+    more_patient = train(run, lr=1e-12, steps=12, stop_after=5, **IN_LOOP)
+    assert more_patient.step == 12, "a larger --stop-after trains on"
 
 
 @pytest.mark.parametrize(

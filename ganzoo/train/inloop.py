@@ -99,10 +99,11 @@ class InLoop:
         self.history = [row for row in state.get("history") or [] if row["step"] <= step]
         self.seconds = float(state.get("eval_seconds") or 0.0)
         best = state.get("best")
-        self.best = best if best and best["step"] <= step else self._best_of(self.history)
-        stopped = state.get("stopped")
-        kept = self.patience is not None and stopped and stopped["step"] == step
-        self.stopped = stopped if kept else None
+        same = best and best["step"] <= step and best.get("metric") == self.best_column
+        self.best = best if same else self._best_of(self.history)
+        self.stopped = None  # decided again under this run's --stop-after
+        if self.history and self.history[-1]["step"] == step:
+            self._check_stop(self.history[-1])
 
     # ---------------------------------------------------------- evaluating
 
@@ -137,7 +138,10 @@ class InLoop:
                 "metric": self.best_column,
                 **_entry(row, self.best_column),
             }
-        if self.patience is None:
+        self._check_stop(row)
+
+    def _check_stop(self, row: dict[str, Any]) -> None:
+        if self.patience is None or self.best is None:
             return
         since = [r for r in self.history if r["step"] > self._last_real_gain()]
         if len(since) >= self.patience:
