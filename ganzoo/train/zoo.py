@@ -61,6 +61,9 @@ class ZooOptions:
         None, "Generated images per evaluation (default: as many as real test images, 500)."
     )
     device: str = option("cpu", "cpu, cuda or auto.")
+    tracker: str = option(
+        "", "Experiment trackers of every run besides metrics.jsonl (as for `ganzoo train`)."
+    )
     seed: int = option(0, "Seed of every run.")
     quiet: bool = option(False, "No training progress bars.", short="-q")
     threads: int | None = option(
@@ -150,6 +153,7 @@ def train_one(
     options = TrainOptions(
         steps=steps, seed=opts.seed, device=opts.device, checkpoint_every=every,
         sample_every=every, keep_last=0, log_every=max(1, steps // 50), quiet=opts.quiet,
+        tracker=opts.tracker,
     )  # fmt: skip
     echo(f"  {steps} steps -> {run_dir}")
     train_run(name, run_dir, options, dataset=opts.dataset)
