@@ -172,3 +172,24 @@ def test_keep_best_without_eval_every_is_refused(tmp_path):
     with pytest.raises(ganzoo.GanzooError, match="--keep-best needs in-loop evaluation"):
         train(tmp_path / "run", keep_best="fid")
     assert not (tmp_path / "run").exists()
+
+
+def test_boards_use_in_loop_results_without_rescoring_and_mark_the_selected_one(tmp_path):
+    from click.testing import CliRunner
+
+    run, board = tmp_path / "run", tmp_path / "board"
+    train(run, steps=9, **IN_LOOP)
+    written = {p.name: p.read_bytes() for p in (run / "eval").glob("*.json")}
+    best = ganzoo.evaluate(run, checkpoint="best", metrics="fid", num_samples=60)
+    runner = CliRunner()
+    args = ["eval", "leaderboard", str(run), "--metrics", "fid", "--num-samples", "60"]
+    built = runner.invoke(cli, [*args, "--out", str(board)])
+    assert built.exit_code == 0, built.output
+    after = {p.name: p.read_bytes() for p in (run / "eval").glob("*.json")}
+    assert after.keys() == written.keys(), "the board scored nothing the loop had not"
+    changed = [name for name in after if after[name] != written[name]]
+    assert changed == [best.path.name], "only --checkpoint best's result was rewritten"
+    shown = runner.invoke(cli, ["leaderboard", "--dir", str(board), "--all-checkpoints"])
+    step = best.protocol["checkpoint"]["step"]
+    assert f"{step} (selected)" in shown.output
+    assert "chosen on the evaluation reference, so optimistic" in shown.output

@@ -129,6 +129,10 @@ def metric_columns(result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -148,6 +152,7 @@ def _row(
         "plugin_version": versions.get(model["plugin"] or ""),
         "step": step,
         "ema": protocol["checkpoint"].get("ema"),
+        "selected": _text(protocol["checkpoint"].get("selected")),
         "train_time_s": at_step.get("elapsed_s", 0.0 if step == 0 else None),
         "device": at_step.get("device"),
         "seeds": max(len((protocol.get("generated") or {}).get("seeds") or []), 1),

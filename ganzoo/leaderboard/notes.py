@@ -21,7 +21,16 @@ def view(frame: pd.DataFrame) -> str:
         "best": f"One row per run: its best checkpoint by {metric}, selected on the evaluation "
         "reference itself, so optimistic: the images that chose the checkpoint also score it.",
         "all": "Every scored checkpoint, one row each.",
-    }[frame.attrs.get("view", "final")]
+    }[frame.attrs.get("view", "final")] + _selected(frame)
+
+
+def _selected(frame: pd.DataFrame) -> str:
+    if "selected" not in frame or not frame["selected"].notna().any():
+        return ""
+    return (
+        " A step marked (selected) is the checkpoint in-loop evaluation scored best "
+        "(--checkpoint best): chosen on the evaluation reference, so optimistic."
+    )
 
 
 def spread(frame: pd.DataFrame) -> str | None:

@@ -31,6 +31,7 @@ from .text import (
     format_value,
     measured,
     reading,
+    step_text,
     url_path,
 )
 
@@ -137,7 +138,7 @@ def _row(row: pd.Series, metrics: list[str], out_dir: Path, above: bool) -> str:
         f'<td class="text">{escape(format_text(row["family"]))}</td>',
         f'<td class="text">{escape(plugin)}</td>',
         f'<td data-value="{_num(row["parameters"])}">{escape(format_count(row["parameters"]))}</td>',
-        f'<td data-value="{_num(row["step"])}">{step}</td>',
+        f'<td data-value="{_num(row["step"])}">{escape(step_text(row["step"], row.get("selected")))}</td>',
         f'<td data-value="{_num(row["train_time_s"])}">{escape(format_time(row["train_time_s"]))}</td>',
         f'<td class="text">{escape(format_text(row["device"]))}</td>',
         f'<td data-value="{_num(row["nfe"])}">{escape(format_nfe(row["nfe"]))}</td>',

@@ -67,7 +67,7 @@ LABELS = {
 }
 COLUMNS = [
     "protocol", "rank", "group", "model", "family", "plugin", "plugin_version", "parameters",
-    "step", "ema", "train_time_s", "device", "seeds", "nfe",
+    "step", "ema", "selected", "train_time_s", "device", "seeds", "nfe",
     "is", "is_std", "fid", "fid_std", "fid_low", "fid_high", "fid_inf", "fid_inf_std",
     "kid", "kid_std", "kid_low", "kid_high",
     "precision", "precision_std", "precision_low", "precision_high",
@@ -80,7 +80,7 @@ COLUMNS = [
     "run", "sample_grid", "result", "copies_grid", "copy_distances", "copy_threshold",
 ]  # fmt: skip
 #: Columns a row has only when measured (kept out of the board's JSON otherwise).
-OPTIONAL = ("sample_grid", "copies_grid", "copy_distances", "copy_threshold")
+OPTIONAL = ("sample_grid", "copies_grid", "copy_distances", "copy_threshold", "selected")
 #: The rank shown for the real-data floor, which is never ranked.
 FLOOR_RANK = "floor"
 

@@ -122,7 +122,7 @@ def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataF
         for p, v in zip(frame["plugin"], frame["plugin_version"], strict=True)
     ]
     out["params"] = [format_count(n) for n in frame["parameters"]]
-    out["step"] = ["-" if _missing(s) else str(int(s)) for s in frame["step"]]
+    out["step"] = [step_text(s, c) for s, c in zip(frame["step"], frame["selected"], strict=True)]
     out["train time"] = [format_time(t) for t in frame["train_time_s"]]
     out["device"] = [format_text(d) for d in frame["device"]]
     out["NFE"] = [format_nfe(n) for n in frame["nfe"]]
@@ -186,3 +186,10 @@ def to_terminal(
         )
         parts += [*notes.above_floor(frame), display_frame(frame, run_base).to_string(index=False)]
     return "\n".join(parts)
+
+
+def step_text(step: Any, selected: Any) -> str:
+    """The step, marked when the checkpoint was selected by in-loop evaluation (``best.pt``)."""
+    if _missing(step):
+        return "-"
+    return f"{int(step)} (selected)" if isinstance(selected, str) else str(int(step))
