@@ -193,3 +193,22 @@ def test_boards_use_in_loop_results_without_rescoring_and_mark_the_selected_one(
     step = best.protocol["checkpoint"]["step"]
     assert f"{step} (selected)" in shown.output
     assert "chosen on the evaluation reference, so optimistic" in shown.output
+
+
+def test_eval_every_without_the_extractors_weights_is_refused_before_training(
+    tmp_path, monkeypatch
+):
+    """RGB images are scored by Inception; without its weights there is nothing to score with."""
+    import numpy as np
+    from click.testing import CliRunner
+
+    images = np.random.default_rng(0).integers(0, 255, (32, 32, 32, 3), dtype=np.uint8)
+    np.savez(tmp_path / "rgb.npz", images=images)
+    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
+    out = tmp_path / "run"
+    args = ["train", "--model", "dcgan", "--dataset", f"npz:{tmp_path / 'rgb.npz'}"]
+    args += ["--steps", "2", "--batch-size", "16", "--eval-every", "1", "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "--eval-metrics fid: Inception weights file" in result.output
+    assert "does not exist" in result.output and not out.exists()
