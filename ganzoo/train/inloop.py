@@ -95,11 +95,12 @@ class InLoop:
 
     def restore(self, state: dict[str, Any] | None, step: int) -> None:
         """The schedule as of checkpoint ``step``: what was evaluated after it is forgotten."""
-        state = state or {}
-        self.history = [row for row in state.get("history") or [] if row["step"] <= step]
-        self.seconds = float(state.get("eval_seconds") or 0.0)
-        best = state.get("best")
-        same = best and best["step"] <= step and best.get("metric") == self.best_column
+        state = state if isinstance(state, dict) else {}
+        rows = state.get("history") if isinstance(state.get("history"), list) else []
+        self.history = [r for r in rows if _step_of(r) is not None and _step_of(r) <= step]
+        self.seconds = sum(float(row.get("seconds") or 0.0) for row in self.history)
+        best = state.get("best") if isinstance(state.get("best"), dict) else None
+        same = best and (_step_of(best) or 0) <= step and best.get("metric") == self.best_column
         self.best = best if same else self._best_of(self.history)
         self.stopped = None  # decided again under this run's --stop-after
         if self.history and self.history[-1]["step"] == step:
@@ -213,6 +214,12 @@ def eval_scalars(row: dict[str, Any]) -> dict[str, float]:
         else:
             scalars[f"eval/{key}"] = value
     return scalars
+
+
+def _step_of(row: Any) -> int | None:
+    """A history row's step, or None for a row a hand edit or damage left unreadable."""
+    step = row.get("step") if isinstance(row, dict) else None
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
 
 
 def _scores(result: Any, columns: list[str]) -> dict[str, Any]:
