@@ -15,6 +15,7 @@ failure is an error rather than a warning.
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import os
 import subprocess
@@ -44,6 +45,9 @@ EXAMPLE_FILES = {
     "ganzoo-shapes/ganzoo_shapes/__init__.py",
     "ganzoo-shapes/ganzoo_shapes/data.py",
     "ganzoo-shapes/ganzoo_shapes/pixels.py",
+    "ganzoo-csvtracker/pyproject.toml",
+    "ganzoo-csvtracker/ganzoo_csvtracker/__init__.py",
+    "ganzoo-csvtracker/ganzoo_csvtracker/csv_tracker.py",
 }
 
 
@@ -311,6 +315,24 @@ def test_the_example_model_trains_and_samples(installed, models, tmp_path):
     images = np.load(raw)["images"]
     assert images.shape == (4, 28, 28, 1) and images.dtype == np.uint8
     assert len({image.tobytes() for image in images}) == 4, "four samples, four different images"
+
+
+@pytest.mark.slow
+def test_the_tracker_example_gets_every_row_of_a_resumed_run(installed, tmp_path):
+    listed = ganzoo_cli(installed, "trackers", "--json")
+    (row,) = [r for r in json.loads(listed.stdout) if r["name"] == "csv"]
+    assert row["plugin"] == "csvtracker"
+    run = tmp_path / "run"
+    train = ["train", "--model", "gan", "--batch-size", "16", "--log-every", "2", "-q"]
+    train += ["--checkpoint-every", "2", "--tracker", "csv", "--out", str(run)]
+    for steps in ("4", "6"):  # trained to 4, then resumed to 6
+        proc = ganzoo_cli(installed, *train, "--steps", steps)
+        assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    expected = [(r["step"], k, v) for r in rows for k, v in r.items() if k != "step"]
+    with open(run / "scalars.csv", newline="") as fh:
+        written = [(int(r["step"]), r["name"], float(r["value"])) for r in csv.DictReader(fh)]
+    assert written == expected and [s for s, _, _ in written][-1] == 6
 
 
 @pytest.mark.slow

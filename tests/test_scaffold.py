@@ -45,7 +45,7 @@ def test_every_kind_renders_python_that_compiles():
     ("args", "error"),
     [
         (["My_GAN"], "Error: plugin name 'My_GAN': use lowercase letters and digits, words joined by - or _ (e.g. mygan, my-gan)\n"),
-        (["ok", "--kind", "model,scheduler"], "Error: unknown --kind scheduler; choose from model, dataset, extractor, command\n"),
+        (["ok", "--kind", "model,scheduler"], "Error: unknown --kind scheduler; choose from model, dataset, extractor, tracker, command\n"),
     ],
 )  # fmt: skip
 def test_bad_names_and_kinds_are_one_line(args, error, tmp_path):

@@ -20,12 +20,13 @@ from ..config import option
 from ..errors import ConfigError, GanzooError
 from . import skeletons, templates
 
-KINDS = ("model", "dataset", "extractor", "command")
+KINDS = ("model", "dataset", "extractor", "tracker", "command")
 NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
 SKELETONS = {
     "model": ("model.py", skeletons.MODEL, "Model"),
     "dataset": ("dataset.py", skeletons.DATASET, ""),
     "extractor": ("extractor.py", skeletons.EXTRACTOR, "Extractor"),
+    "tracker": ("tracker.py", skeletons.TRACKER, "Tracker"),
 }
 #: Import lines each kind needs, by isort section: (standard library, third party, the plugin).
 IMPORTS = {
@@ -34,6 +35,7 @@ IMPORTS = {
         "*": ((), ("import ganzoo", "import ganzoo.testing"), ("import __PACKAGE__",)),
         "dataset": (("import json",), (), ()),
         "extractor": (("import json",), ("import numpy",), ()),
+        "tracker": (("import csv",), (), ()),
     },
 }
 

@@ -1,4 +1,5 @@
-"""The code a new plugin starts from: a model, a dataset and a feature extractor that work.
+"""The code a new plugin starts from: a model, a dataset, a feature extractor and a tracker
+that work.
 
 Python strings rather than data files, so that they ship inside the wheel with
 no package-data rule.  ``__NAME__``, ``__PACKAGE__`` and ``__CLASS__`` are
@@ -187,4 +188,61 @@ class __CLASS__(FeatureExtractorBase):
     @staticmethod
     def get_dummy_input_for_compile() -> torch.Tensor:
         return torch.zeros(1, 3, SIDE, SIDE, dtype=torch.uint8)
+'''
+
+TRACKER = '''"""The __NAME__ tracker: every scalar of a run as a row of RUN/__NAME__.csv.
+
+Replace the file with your service's client and keep the contract (docs/plugins.md,
+"Trackers"): ``check`` refuses, in one line, before training writes anything;
+``__init__`` starts; the ``log_*`` methods are called as training goes; ``finish``
+at the end.  A method that raises is reported once and not called again.
+"""
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import ganzoo
+
+FIELDS = ("step", "key", "value")
+
+
+class __CLASS__(ganzoo.Tracker):
+    @classmethod
+    def check(cls) -> None:
+        # Raise ganzoo.GanzooError("...; pip install ...") when a library or server is missing.
+        pass
+
+    def __init__(self, run: ganzoo.TrackerRun) -> None:
+        super().__init__(run)
+        self.path = run.dir / "__NAME__.csv"
+        rows = self._rows()
+        if run.resumed_from is not None:  # steps after the resumed checkpoint come again
+            rows = [row for row in rows if int(row["step"]) <= run.resumed_from]
+        with open(self.path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+        self.file = open(self.path, "a", newline="")  # noqa: SIM115  (closed in finish)
+        self.writer = csv.DictWriter(self.file, FIELDS)
+
+    def _rows(self) -> list[dict[str, str]]:
+        if not self.path.is_file():
+            return []
+        with open(self.path, newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    def log_scalars(self, step: int, scalars: dict[str, float]) -> None:
+        self.writer.writerows({"step": step, "key": k, "value": v} for k, v in scalars.items())
+        self.file.flush()
+
+    def log_image(self, step: int, tag: str, path: Path) -> None:
+        self.writer.writerow({"step": step, "key": f"image:{tag}", "value": str(path)})
+
+    def log_results(self, step: int, results: dict[str, Any], path: Path | None) -> None:
+        for key, value in results["metrics"].items():
+            self.writer.writerow({"step": step, "key": f"results/{key}", "value": value})
+
+    def finish(self) -> None:
+        self.file.close()
 '''

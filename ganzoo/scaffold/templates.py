@@ -80,6 +80,14 @@ def register_feature_extractors(register):
         ),
     )
 """,
+    "tracker": """
+
+@ganzoo.hookimpl
+def register_trackers(register):
+    from .tracker import __CLASS__Tracker  # the standard library only: cheap to import
+
+    register("__NAME__", __CLASS__Tracker, description="Scalars as RUN/__NAME__.csv (edit me).")
+""",
     "command": '''
 
 @ganzoo.hookimpl
@@ -166,6 +174,20 @@ def test_the_extractor_tells_digits_from_blank_images(ganzoo_plugin, ganzoo_cli,
     # Both against mnist5k's test digits (measured: 0.86 for digits, 6.1 for blank images).
     assert 0 <= fids["digits"] < fids["blank"] / 4, fids
 """,
+    "tracker": """
+
+def test_the_tracker_gets_a_training_runs_numbers(ganzoo_plugin, ganzoo_tiny_data, tmp_path):
+    ganzoo_plugin(__PACKAGE__, "__NAME__")
+    model = ganzoo.build_model("gan", ganzoo_tiny_data.spec)
+    options = ganzoo.TrainOptions(
+        steps=4, batch_size=16, log_every=2, sample_every=2, quiet=True, tracker="__NAME__"
+    )
+    ganzoo.Trainer(model, ganzoo_tiny_data, options, tmp_path / "run").fit()
+    with open(tmp_path / "run" / "__NAME__.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {(row["step"], row["key"]) for row in rows} >= {("2", "G/loss"), ("4", "D/loss")}
+    assert ("4", "image:samples") in {(row["step"], row["key"]) for row in rows}
+""",
     "command": """
 
 def test_the_command_runs(ganzoo_plugin, ganzoo_cli):
@@ -200,6 +222,8 @@ USAGE = {
     "ganzoo train --model gan --dataset __NAME__ --steps 500\n",
     "extractor": "ganzoo extractors                # __NAME__ and the metrics it serves\n"
     "ganzoo eval RUN --extractor __NAME__\n",
+    "tracker": "ganzoo trackers                  # __NAME__ beside jsonl, tensorboard, mlflow\n"
+    "ganzoo train --model dcgan --tracker __NAME__ --out runs/d\n",
     "command": "ganzoo __NAME__-hello --to you\n",
 }
 
@@ -207,5 +231,6 @@ FILES = {
     "model": "`__PACKAGE__/model.py` the model",
     "dataset": "`__PACKAGE__/dataset.py` the dataset",
     "extractor": "`__PACKAGE__/extractor.py` the feature extractor",
+    "tracker": "`__PACKAGE__/tracker.py` the tracker",
     "command": "the command in the hooks module",
 }
