@@ -27,8 +27,8 @@ def test_every_kind_renders_python_that_compiles():
     files = render("my-idea", list(KINDS))
     assert sorted(files) == [
         "README.md", "ganzoo_my_idea/__init__.py", "ganzoo_my_idea/dataset.py",
-        "ganzoo_my_idea/extractor.py", "ganzoo_my_idea/model.py", "pyproject.toml",
-        "tests/test_ganzoo_my_idea.py",
+        "ganzoo_my_idea/extractor.py", "ganzoo_my_idea/model.py", "ganzoo_my_idea/tracker.py",
+        "pyproject.toml", "tests/test_ganzoo_my_idea.py",
     ]  # fmt: skip
     for path, text in files.items():
         assert "__NAME__" not in text and "__PACKAGE__" not in text and "__CLASS__" not in text
@@ -105,7 +105,8 @@ def test_each_generated_plugin_passes_its_own_tests(generated):
         capture_output=True, text=True, cwd=generated, env=clean_env(generated / "site"), timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert "8 passed" in proc.stdout.splitlines()[-1], proc.stdout  # 3 model, 2 + 2, 1 command
+    # 3 model, 2 dataset, 2 extractor, 1 tracker, 1 command
+    assert "9 passed" in proc.stdout.splitlines()[-1], proc.stdout
 
 
 @pytest.mark.slow
