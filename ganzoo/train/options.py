@@ -61,8 +61,8 @@ class TrainOptions:
     sample_every: int = option(500, "Steps between sample grids.", min=1)
     num_samples: int = option(64, "Images per sample grid.", cli=False)
     log_every: int = option(50, "Steps between logged losses.", min=1)
-    tracker: str = option(
-        "",
+    tracker: str | None = option(
+        None,
         "Experiment trackers besides metrics.jsonl, comma-separated: tensorboard, mlflow, or a "
         "plugin's (`ganzoo trackers` lists them).",
     )
@@ -76,7 +76,10 @@ class TrainOptions:
         "fid", "Metrics of the in-loop evaluation (as for `ganzoo eval --metrics`)."
     )
     eval_samples: int = option(
-        500, "Generated images (and at most as many real ones) per in-loop evaluation.", min=10
+        500,
+        "Generated images per in-loop evaluation (against the whole reference split, as "
+        "`ganzoo eval --num-samples` does).",
+        min=10,
     )
     keep_best: str | None = option(
         None,

@@ -61,8 +61,8 @@ class ZooOptions:
         None, "Generated images per evaluation (default: as many as real test images, 500)."
     )
     device: str = option("cpu", "cpu, cuda or auto.")
-    tracker: str = option(
-        "", "Experiment trackers of every run besides metrics.jsonl (as for `ganzoo train`)."
+    tracker: str | None = option(
+        None, "Experiment trackers of every run besides metrics.jsonl (as for `ganzoo train`)."
     )
     seed: int = option(0, "Seed of every run.")
     quiet: bool = option(False, "No training progress bars.", short="-q")
