@@ -413,6 +413,34 @@ def test_bad_input(args, fragment, workdir, monkeypatch):
     assert not (workdir / "PWNED").exists()
 
 
+@pytest.mark.parametrize(
+    ("tracker", "environment", "fragment"),
+    [
+        ("mlflow", {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}, "127.0.0.1:9 is unreachable"),
+        ("mlflow", {"MLFLOW_TRACKING_URI": "sqlite:///no/such/dir/m.db"}, "does not exist"),
+        ("mlflow", {"mlflow": None}, "pip install 'ganzoo[mlflow]'"),
+        ("tensorboard", {"tensorboard": None}, "pip install 'ganzoo[tensorboard]'"),
+    ],
+    ids=["mlflow-unreachable", "mlflow-no-folder", "mlflow-missing", "tensorboard-missing"],
+)
+def test_a_tracker_that_cannot_work_stops_training_before_it_writes(
+    tracker, environment, fragment, workdir, monkeypatch
+):
+    """A store that cannot be reached, or a library not installed (as if uninstalled)."""
+    monkeypatch.chdir(workdir)
+    for name, value in environment.items():
+        if name.isupper():
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.setitem(sys.modules, name, value)  # None: importing it raises
+    before = snapshot(workdir)
+    result = _invoke(*TRAIN, "--tracker", tracker, "--out", "tracked")
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ") and fragment in lines[0], lines[0]
+    assert snapshot(workdir) == before
+
+
 def _interrupt(tmp_path: Path, signum: int) -> subprocess.CompletedProcess:
     """Start a long training run, wait for its first checkpoint, then send ``signum``."""
     out = tmp_path / "run"
