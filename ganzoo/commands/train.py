@@ -51,7 +51,8 @@ def train_cmd(**options: Any) -> None:
     except (KeyboardInterrupt, Terminated) as exc:
         advice = f"run the same command again to resume from the last checkpoint in {run_dir}"
         raise interruption(exc, advice) from None
+    early = f" (stopped early: {result.stopped})" if result.stopped else ""
     click.echo(
-        f"done: step {result.step}, {result.elapsed_s:.1f}s of training, "
+        f"done: step {result.step}{early}, {result.elapsed_s:.1f}s of training, "
         f"checkpoint {result.checkpoint}, samples in {run_dir / 'samples'}"
     )

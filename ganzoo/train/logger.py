@@ -138,7 +138,9 @@ class RunLogger:
                 flush=True,
             )
 
-    def evaluated(self, step: int, scalars: dict[str, float], result: dict, path: Path | None):
+    def evaluated(
+        self, step: int, scalars: dict[str, float], result: dict, path: Path | None
+    ) -> None:
         """An in-loop evaluation: its row, its result to the trackers, its numbers in the
         progress line from now on."""
         self._row(step, scalars)
