@@ -393,3 +393,25 @@ def test_zoo_trains_scores_and_resumes(tmp_path, monkeypatch):
     import torch
 
     assert torch.get_num_threads() == threads_before  # the zoo's thread limit does not leak
+
+
+def test_the_committed_boards_fit_a_120_column_terminal_and_wide_shows_every_column():
+    """The boards in leaderboards/ as `ganzoo leaderboard` prints them: the main columns
+    within 120 columns, what was left out named under each table, everything with --wide."""
+    boards = Path(__file__).resolve().parents[1] / "leaderboards"
+    runner = CliRunner()
+    narrow = runner.invoke(cli, ["leaderboard", "--dir", str(boards)])
+    assert narrow.exit_code == 0, narrow.output
+    lines = narrow.output.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    headers = [line.split() for line in lines if line.split()[:2] == ["rank", "group"]]
+    assert headers and all(h[:3] == ["rank", "group", "model"] and "FID" in h for h in headers)
+    assert "not shown:" in narrow.output and "(ganzoo leaderboard --wide)" in narrow.output
+    wide = runner.invoke(cli, ["leaderboard", "--dir", str(boards), "--wide"])
+    assert wide.exit_code == 0, wide.output
+    assert "not shown:" not in wide.output
+    wide_lines = wide.output.splitlines()
+    wide_headers = [line.split() for line in wide_lines if line.split()[:2] == ["rank", "group"]]
+    assert len(wide_headers) == len(headers) and all(
+        "run" in h and "recall" in h and "plugin" in h for h in wide_headers
+    )

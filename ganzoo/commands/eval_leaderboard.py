@@ -29,7 +29,7 @@ def eval_leaderboard_cmd(run_dirs: tuple[str, ...], **options: Any) -> None:
     alone, scoring nothing: rows of runs that no longer exist are lost.
     """
     from ..leaderboard.scoring import score_boards
-    from ..leaderboard.text import to_terminal
+    from ..leaderboard.terminal import to_terminal
 
     chosen = pop_options(ScoringOptions, options)
     request = pop_options(EvalRequest, options)

@@ -23,7 +23,7 @@ def zoo_cmd(**options: Any) -> None:
     (lenet-mnist).  Running it again resumes.
     """
     from ..errors import GanzooError
-    from ..leaderboard.text import to_terminal
+    from ..leaderboard.terminal import to_terminal
     from ..train.zoo import run_zoo
 
     opts = pop_options(ZooOptions, options)

@@ -170,24 +170,6 @@ def to_markdown(
     return "\n".join(lines)
 
 
-def to_terminal(
-    board: Board, sort: str | None = None, view: str = "final", run_base: Path | None = None
-) -> str:
-    parts = [f"Leaderboard {board.stem} ({board.dataset}, extractor {board.extractor})"]
-    if not board.rows:
-        parts.append("  no results yet")
-    for pid in board.protocol_ids():
-        frame = board.table(pid, sort, view, floor=True)
-        metric = frame.attrs["sort"]
-        parts.append(
-            f"\nprotocol {pid}: {describe_protocol(board.protocols[pid])}\n"
-            f"ranked by {LABELS[metric]} ({'lower' if METRICS[metric][1] else 'higher'} is better)"
-            f". {notes.view(frame)}\n{notes.floor(board, pid)}\n"
-        )
-        parts += [*notes.above_floor(frame), display_frame(frame, run_base).to_string(index=False)]
-    return "\n".join(parts)
-
-
 def step_text(step: Any, selected: Any) -> str:
     """The step, marked when the checkpoint was selected by in-loop evaluation (``best.pt``)."""
     if _missing(step):

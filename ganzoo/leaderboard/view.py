@@ -54,6 +54,9 @@ class ViewOptions:
         "One row per run: its best checkpoint, chosen on the evaluation reference (optimistic).",
     )
     all_checkpoints: bool = option(False, "Every scored checkpoint.")
+    wide: bool = option(
+        False, "Every column in the terminal table (default: the main ones, within 120 columns)."
+    )
     dir: str = option("leaderboards", "The folder of boards.", directory=True)
 
     def __post_init__(self) -> None:
@@ -114,12 +117,12 @@ def _render(board, opts: ViewOptions) -> str:
     """One board in ``opts.format``; the terminal and Markdown views end in a blank line."""
     import json
 
-    from . import text
+    from . import terminal, text
     from .table import records
 
     sort, rows, folder = opts.sort, opts.rows, Path(opts.dir)
     if opts.format == "table":
-        return text.to_terminal(board, sort, rows, run_base=folder) + "\n\n"
+        return terminal.to_terminal(board, sort, rows, run_base=folder, wide=opts.wide) + "\n\n"
     if opts.format == "md":
         return text.to_markdown(board, sort, rows) + "\n"
     if opts.format == "csv":
