@@ -88,3 +88,16 @@ def test_a_changed_weights_file_is_refused_even_with_a_matching_config(tmp_path)
             ganzoo.from_pretrained("dcgan-copy")
     finally:
         ganzoo.unregister_plugin("copy-zoo")
+
+
+def test_the_pretrained_listing_says_how_each_number_was_sampled_and_marks_collapse():
+    """ddpm's two lenet-mnist lines differ by their sampler settings, and say so; gan-mnist5k
+    (recall 0, IS 1) is marked as collapsed, the models that cover the data are not."""
+    shown = CliRunner().invoke(cli, ["models", "--pretrained"])
+    assert shown.exit_code == 0, shown.output
+    ddpm = shown.output.split("ddpm-mnist5k", 1)[1].split("\ngan-mnist5k", 1)[0]
+    assert "sample_steps 250, NFE 250): FID" in ddpm and "sample_steps 50, NFE 50): FID" in ddpm
+    rows = json.loads(CliRunner().invoke(cli, ["models", "--pretrained", "--json"]).output)
+    marked = {row["name"] for row in rows for r in row["results"] if r["collapsed"]}
+    assert marked == {"gan-mnist5k"}
+    assert "COLLAPSED (recall 0.000" in shown.output.split("gan-mnist5k", 1)[1]

@@ -51,6 +51,18 @@ def _echo_details(row: dict[str, Any], width: int) -> None:
         click.echo(f"{'':<{width}}    {p['name']}: {p['type']} = {p['default']!r}{when}")
 
 
+def _sampled(sampling: dict[str, Any]) -> str:
+    """`` (ddim, sample_steps 250, NFE 250)``: how the images were drawn, when the model has
+    sampling settings (two numbers of one model differ by them)."""
+    settings = sampling["settings"]
+    if not settings:
+        return ""
+    shown = [f"{k} {v}" for k, v in settings.items() if k != "sampler"]
+    sampler = [str(settings["sampler"])] if "sampler" in settings else []
+    nfe = [f"NFE {sampling['nfe']}"] if sampling["nfe"] is not None else []
+    return f" ({', '.join([*sampler, *shown, *nfe])})"
+
+
 def _show_pretrained(as_json: bool) -> None:
     from ..load.registry import pretrained_rows
 
@@ -77,8 +89,10 @@ def _show_pretrained(as_json: bool) -> None:
                 if key in result["metrics"]
             )
             click.echo(
-                f"  {result['extractor']}, {result['num_generated']} vs {result['num_real']}: "
-                f"{numbers}"
+                f"  {result['extractor']}, {result['num_generated']} vs {result['num_real']}"
+                f"{_sampled(result['sampling'])}: {numbers}"
             )
+            if result["collapsed"]:
+                click.echo(f"    COLLAPSED ({result['collapsed']})")
     if rows:
         click.echo("\nSample one: ganzoo sample NAME --out grid.png (offline, seconds).")

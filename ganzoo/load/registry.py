@@ -92,18 +92,32 @@ def _json(path: Path, kind: type) -> Any:
 
 def _headline(result: dict) -> dict:
     p = _dict(result.get("protocol"))
-    metrics = _dict(result.get("metrics"))
+    metrics = {
+        k: v
+        for k, v in _dict(result.get("metrics")).items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    sampling = _dict(_dict(p.get("generated")).get("sampling"))
     return {
         "extractor": _dict(p.get("extractor")).get("name"),
         "num_generated": _dict(p.get("generated")).get("num_images"),
         "num_real": _dict(p.get("reference")).get("num_images"),
         "protocol_id": result.get("protocol_id"),
-        "metrics": {
-            k: v
-            for k, v in metrics.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        },
+        "sampling": {"nfe": sampling.get("nfe"), "settings": _dict(sampling.get("settings"))},
+        "collapsed": collapsed(metrics),
+        "metrics": metrics,
     }
+
+
+def collapsed(metrics: dict[str, float]) -> str | None:
+    """Why these numbers say the model collapsed, or None: a FID alone does not say it (28 for
+    a collapsed GAN on lenet-mnist reads like a weak model, not a broken one)."""
+    recall, score = metrics.get("recall"), metrics.get("inception_score_mean")
+    if recall is not None and recall < 0.01:
+        return f"recall {recall:.3f}: its images cover none of the real ones"
+    if score is not None and score < 1.5:
+        return f"IS {score:.2f}: every image is classified alike"
+    return None
 
 
 def _dict(value: Any) -> dict:
