@@ -373,11 +373,11 @@ def test_zoo_trains_scores_and_resumes(tmp_path, monkeypatch):
     threads_before = torch.get_num_threads()
     runner = CliRunner()
     args = ["zoo", "--models", "gan,vae", "--steps", "2", "--num-samples", "40", "-q"]
-    args += ["--out-runs", "zruns", "--leaderboards", "zboards"]
+    args += ["--out-runs", "zruns"]  # the board goes to zruns/leaderboards by default
     first = runner.invoke(cli, args)
     assert first.exit_code == 0, first.output
     assert "[1/2] gan" in first.output and "[2/2] vae" in first.output
-    board = lb.load("zboards", "mnist5k", "lenet-mnist")
+    board = lb.load("zruns/leaderboards", "mnist5k", "lenet-mnist")
     # step 0 (the untrained model) and the 2 checkpoints of each model, all scored
     assert sorted((r["model"], r["step"]) for r in board.rows) == [
         ("gan", 0), ("gan", 1), ("gan", 2), ("vae", 0), ("vae", 1), ("vae", 2),
@@ -386,7 +386,8 @@ def test_zoo_trains_scores_and_resumes(tmp_path, monkeypatch):
     again = runner.invoke(cli, args)
     assert again.exit_code == 0, again.output
     assert again.output.count("0 checkpoint(s) to score") == 2
-    assert len(lb.load("zboards", "mnist5k", "lenet-mnist").rows) == 6
+    assert len(lb.load("zruns/leaderboards", "mnist5k", "lenet-mnist").rows) == 6
+    assert not os.path.exists("leaderboards"), "a user's zoo leaves ./leaderboards alone"
     bad = runner.invoke(cli, ["zoo", "--models", "dcgann", "--steps", "1"])
     assert bad.exit_code == 1 and "Did you mean: dcgan" in bad.output
     assert not os.path.exists("runs")

@@ -52,7 +52,12 @@ class ZooOptions:
         min_open=True,
     )
     out_runs: str = option("runs/zoo", "Where the runs go (one folder per model).", directory=True)
-    leaderboards: str = option("leaderboards", "Where the leaderboard files go.", directory=True)
+    leaderboards: str | None = option(
+        None,
+        "Where the leaderboard files go (default: OUT_RUNS/leaderboards, so that a checkout's "
+        "committed leaderboards/ stays as it is).",
+        directory=True,
+    )
     dataset: str = option("mnist5k", "Training and reference dataset.", cli=False)
     extractor: str | None = option(
         None, "Feature extractor (default: the one for the dataset's shape).", cli=False
@@ -75,6 +80,8 @@ class ZooOptions:
 
     def __post_init__(self) -> None:
         check_ranges(self)  # the same refusals for run_zoo(ZooOptions(...)) as for `ganzoo zoo`
+        if self.leaderboards is None:
+            self.leaderboards = str(Path(self.out_runs) / "leaderboards")
         if self.steps is not None and self.minutes is not None:
             raise GanzooError("use either --steps or --minutes, not both")
 
