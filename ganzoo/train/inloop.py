@@ -183,7 +183,7 @@ class InLoop:
     def line(self, row: dict[str, Any], elapsed: float) -> str:
         """``step 400: fid 12.3 [11.0, 13.7] (best)  eval 3.1s, 6% of wall time``."""
         shown = []
-        for column in self.columns:
+        for column in [*self.columns, "bpd"]:
             value, low_high = row.get(column), row.get(f"{column}_interval")
             if value is None:
                 continue
@@ -232,6 +232,8 @@ def _scores(result: Any, columns: list[str]) -> dict[str, Any]:
         row[column] = value
         if key in result.intervals:
             row[f"{column}_interval"] = [float(v) for v in result.intervals[key]]
+    if result.bits_per_dim is not None:  # likelihood models: held-out bits/dim comes free
+        row["bpd"] = result.bits_per_dim
     return row
 
 
