@@ -192,6 +192,16 @@ def test_boards_use_in_loop_results_without_rescoring_and_mark_the_selected_one(
     shown = runner.invoke(cli, ["leaderboard", "--dir", str(board), "--all-checkpoints"])
     step = best.protocol["checkpoint"]["step"]
     assert f"{step} (selected)" in shown.output
+    # What each image cost to draw is measured with every evaluation and shown as a column.
+    timing = best.extra["sampling_time"]
+    assert timing["seconds_per_image"] > 0 and timing["device"] == "cpu"
+    listed = json.loads(
+        runner.invoke(cli, ["leaderboard", "--dir", str(board), "--format", "json"]).output
+    )
+    costs = [row["sample_s"] for row in listed["rows"] if row["model"] == "dcgan"]
+    assert costs and all(c > 0 for c in costs)
+    header = [line for line in shown.output.splitlines() if line.split()[:2] == ["rank", "group"]]
+    assert header and "s/image" in header[0].split()
     assert "chosen on the evaluation reference, so optimistic" in shown.output
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,8 @@ def _compute(
     if plan.copying is not None:
         plan.copying.read(scorer.encode_shared)
     results, intervals, per_class, found = [], {}, [], {}
-    for i, (features, labels, pixels) in enumerate(_encoded(plan, scorer, seed_list)):
+    clock = {"seconds": 0.0, "images": 0}  # the wall time of sampling alone: a model's cost
+    for i, (features, labels, pixels) in enumerate(_encoded(plan, scorer, seed_list, clock)):
         if not world.is_main:
             continue
         numbers, bounds = scorer.score(None, plan.kid_subset, i == 0, features=features)
@@ -211,13 +213,15 @@ def _compute(
         intervals = intervals or bounds
     if per_class:
         found["per_class"] = classes.mean_per_class(per_class)
+    if clock["images"]:
+        found["sampling_time"] = sources.timing(clock, settings.device, world)
     return world.broadcast_object((results, intervals, found))
 
 
-def _encoded(plan: Plan, scorer: fidelity.Scorer, seed_list: list[int]):
+def _encoded(plan: Plan, scorer: fidelity.Scorer, seed_list: list[int], clock: dict):
     """(features of all compared images, their labels, the images themselves when memorization
     is measured, else None) per draw: the fixed images once, else one draw per seed; each rank
-    encodes only its share."""
+    encodes only its share, and ``clock`` adds up the seconds its sampling took."""
     source, n, world = plan.source, plan.n_gen, plan.world
     keep = plan.copying is not None
     if not source.has_model:
@@ -226,9 +230,12 @@ def _encoded(plan: Plan, scorer: fidelity.Scorer, seed_list: list[int]):
         yield scorer.encode_shared(images), labels, images if keep else None
         return
     for seed in seed_list:
+        started = time.perf_counter()
         images, labels, index = sources.generate(
             source.model, n, seed, source.spec.value_range, world
         )
+        clock["seconds"] += time.perf_counter() - started  # uint8 on the CPU: synchronised
+        clock["images"] += len(index)
         pixels = world.gather_rows({"pixels": images}, index, n)["pixels"] if keep else None
         yield scorer.encode_split(images, index, n), labels, pixels
 

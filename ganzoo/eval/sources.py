@@ -194,3 +194,14 @@ def generate(
     empty = torch.empty((0, spec.channels, spec.height, spec.width), dtype=torch.uint8)
     images = torch.cat(chunks) if chunks else empty
     return images, labels, index
+
+
+def timing(clock: dict[str, float], device: torch.device, world: Any) -> dict[str, Any]:
+    """What sampling cost this process: seconds per image (wall time of drawing them, at
+    ``SAMPLE_CHUNK`` images a call), with the device and process count it depends on."""
+    return {
+        "seconds_per_image": clock["seconds"] / clock["images"],
+        "device": device.type,
+        "processes": world.size,
+        "images_per_call": SAMPLE_CHUNK,
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,12 @@ def metric_columns(result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _number(value: Any) -> float | None:
+    """A finite number, else None (results before sampling was timed, or a damaged file)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -157,6 +164,7 @@ def _row(
         "device": at_step.get("device"),
         "seeds": max(len((protocol.get("generated") or {}).get("seeds") or []), 1),
         "nfe": ((protocol.get("generated") or {}).get("sampling") or {}).get("nfe"),
+        "sample_s": _number(_dict(result.get("sampling_time")).get("seconds_per_image")),
         "_protocol": comparable_protocol(protocol),
         **metric_columns(result),
     }

@@ -26,6 +26,7 @@ from .table import LABELS, Board, is_floor
 from .text import (
     format_count,
     format_nfe,
+    format_seconds,
     format_text,
     format_time,
     format_value,
@@ -101,6 +102,7 @@ HEADS = [
     ("train_time_s", "train time", False),
     ("device", "device", True),
     ("nfe", "NFE", False),
+    ("sample_s", "s/image", False),
 ]
 
 
@@ -142,6 +144,7 @@ def _row(row: pd.Series, metrics: list[str], out_dir: Path, above: bool) -> str:
         f'<td data-value="{_num(row["train_time_s"])}">{escape(format_time(row["train_time_s"]))}</td>',
         f'<td class="text">{escape(format_text(row["device"]))}</td>',
         f'<td data-value="{_num(row["nfe"])}">{escape(format_nfe(row["nfe"]))}</td>',
+        f'<td data-value="{_num(row["sample_s"])}">{escape(format_seconds(row["sample_s"]))}</td>',
     ]
     for m in metrics:
         cells.append(f'<td data-value="{_num(row[m])}">{escape(format_value(row, m))}</td>')

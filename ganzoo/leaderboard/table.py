@@ -67,7 +67,7 @@ LABELS = {
 }
 COLUMNS = [
     "protocol", "rank", "group", "model", "family", "plugin", "plugin_version", "parameters",
-    "step", "ema", "selected", "train_time_s", "device", "seeds", "nfe",
+    "step", "ema", "selected", "train_time_s", "device", "seeds", "nfe", "sample_s",
     "is", "is_std", "fid", "fid_std", "fid_low", "fid_high", "fid_inf", "fid_inf_std",
     "kid", "kid_std", "kid_low", "kid_high",
     "precision", "precision_std", "precision_low", "precision_high",

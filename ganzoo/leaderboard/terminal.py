@@ -21,7 +21,7 @@ from .text import display_frame
 #: Columns of a terminal (``ganzoo leaderboard``, the zoo's last screen) by default.
 WIDTH = 120
 #: Always shown, in this order (the ranking metric joins them).
-MAIN = ("rank", "group", "model", "step", "NFE")
+MAIN = ("rank", "group", "model", "step", "NFE", "s/image")
 #: Added after the metrics while the table fits.
 LATER = ("params", "train time", "family", "plugin", "device", "run")
 

@@ -91,6 +91,14 @@ def format_time(seconds: Any) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+def format_seconds(seconds: Any) -> str:
+    """Sampling time per image: ``4.2ms``, ``0.31s``; ``-`` where it was not measured."""
+    if _missing(seconds):
+        return "-"
+    seconds = float(seconds)
+    return f"{seconds * 1e3:.2g}ms" if seconds < 0.1 else f"{seconds:.2g}s"
+
+
 def format_nfe(n: Any) -> str:
     """Network evaluations per image; ``-`` for images that were not drawn (fixed, real)."""
     return "-" if _missing(n) else str(int(n))
@@ -126,6 +134,7 @@ def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataF
     out["train time"] = [format_time(t) for t in frame["train_time_s"]]
     out["device"] = [format_text(d) for d in frame["device"]]
     out["NFE"] = [format_nfe(n) for n in frame["nfe"]]
+    out["s/image"] = [format_seconds(s) for s in frame["sample_s"]]
     for metric in measured(frame):
         out[LABELS[metric]] = [format_value(r, metric) for _, r in frame.iterrows()]
     runs = frame["run"].astype(str)
