@@ -24,7 +24,7 @@ def new_cmd(name: str, **options: Any) -> None:
     \b
     It holds pyproject.toml with the entry point, the hooks module, the chosen
     skeletons (a small GAN, a procedural dataset, a feature extractor that needs
-    no weights file, a command), tests that use ganzoo's pytest fixtures, and a
+    no weights file, a CSV tracker, a command), tests that use ganzoo's pytest fixtures, and a
     README.  Try it: pip install -e DIR && pytest DIR/tests.
     """
     from ..scaffold import write_plugin
