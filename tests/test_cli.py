@@ -252,3 +252,27 @@ def test_builtin_commands_cannot_be_replaced():
     with pytest.raises(ganzoo.PluginError, match="'models' already exists"):
         cli.add_command(models)
     assert cli.commands["models"] is not models
+
+
+class WandbLike:
+    """A third party's tracker plugin whose library is its own pip package."""
+
+    @ganzoo.hookimpl
+    def register_trackers(self, register):
+        register("wandblike", ganzoo.Tracker, description="A service (test).", extra="wandb")
+
+
+def test_trackers_name_what_to_install_ganzoo_extra_or_third_party_package():
+    plugins.register_plugin(WandbLike(), "wandblike")
+    try:
+        result = run("trackers")
+        listed = {row["name"]: row for row in json.loads(run("trackers", "--json").stdout)}
+    finally:
+        plugins.unregister_plugin("wandblike")
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert lines["wandblike"].endswith("A service (test). (pip install 'wandb')")
+    assert lines["mlflow"].endswith("(pip install 'ganzoo[mlflow]')")
+    assert lines["jsonl"].endswith("always on.")
+    assert (listed["wandblike"]["extra"], listed["wandblike"]["install"]) == ("wandb", "wandb")
+    assert listed["tensorboard"]["install"] == "ganzoo[tensorboard]"

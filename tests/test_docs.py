@@ -318,7 +318,7 @@ def test_the_example_model_trains_and_samples(installed, models, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_tracker_example_gets_every_row_of_a_resumed_run(installed, tmp_path):
+def test_the_tracker_example_gets_every_row_of_a_resumed_and_scored_run(installed, tmp_path):
     listed = ganzoo_cli(installed, "trackers", "--json")
     (row,) = [r for r in json.loads(listed.stdout) if r["name"] == "csv"]
     assert row["plugin"] == "csvtracker"
@@ -328,6 +328,9 @@ def test_the_tracker_example_gets_every_row_of_a_resumed_run(installed, tmp_path
     for steps in ("4", "6"):  # trained to 4, then resumed to 6
         proc = ganzoo_cli(installed, *train, "--steps", steps)
         assert proc.returncode == 0, proc.stderr
+    # ganzoo eval starts the run's trackers again (resumed_from None): the rows must survive.
+    proc = ganzoo_cli(installed, "eval", str(run), "--metrics", "fid", "--num-samples", "40")
+    assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     expected = [(r["step"], k, v) for r in rows for k, v in r.items() if k != "step"]
     with open(run / "scalars.csv", newline="") as fh:

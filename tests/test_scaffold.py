@@ -8,6 +8,7 @@ the real ``ganzoo`` command with GANZOO_LOAD_PLUGINS naming it next to ganzoo.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -17,8 +18,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import ganzoo
 from ganzoo.cli import cli
-from ganzoo.scaffold import KINDS, render
+from ganzoo.scaffold import KINDS, render, write_plugin
+from ganzoo.track.fanout import Trackers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,6 +42,61 @@ def test_every_kind_renders_python_that_compiles():
     assert render("solo", ["command"]).keys() == {
         "README.md", "ganzoo_solo/__init__.py", "pyproject.toml", "tests/test_ganzoo_solo.py"
     }  # fmt: skip
+
+
+def test_ganzoo_check_is_suggested_only_for_kinds_it_checks(tmp_path):
+    assert "ganzoo check zz" in render("zz", ["tracker", "model"])["README.md"]
+    for kinds in (["tracker"], ["command"], ["tracker", "command"]):
+        readme = render("zz", kinds)["README.md"]
+        assert "ganzoo check" not in readme and "pytest tests  " in readme, kinds
+    result = CliRunner().invoke(
+        cli, ["plugin", "new", "zz", "--kind", "tracker", "--out", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout.splitlines()[-1]
+        == f"next: pip install -e {tmp_path / 'p'} && pytest {tmp_path / 'p' / 'tests'}"
+    )
+
+
+def test_the_generated_tracker_works_through_the_fan_out(tmp_path, monkeypatch, capfd):
+    write_plugin("zzcsv", ["tracker"], tmp_path / "plugin")
+    monkeypatch.syspath_prepend(str(tmp_path / "plugin"))
+    monkeypatch.delitem(sys.modules, "ganzoo_zzcsv", raising=False)
+    monkeypatch.delitem(sys.modules, "ganzoo_zzcsv.tracker", raising=False)
+    import ganzoo_zzcsv
+
+    run, grid = tmp_path / "run", tmp_path / "grid.png"
+    run.mkdir()
+
+    def rows() -> list[tuple[str, str, str]]:
+        with open(run / "zzcsv.csv", newline="") as fh:
+            return [(r["step"], r["key"], r["value"]) for r in csv.DictReader(fh)]
+
+    ganzoo.register_plugin(ganzoo_zzcsv, "zzcsv")
+    try:
+        trackers = Trackers(("zzcsv",), run, {"model": "gan"})
+        for step in (2, 4):
+            trackers.log_scalars(step, {"G/loss": 0.5 * step})
+        trackers.log_image(4, "samples", grid)
+        trackers.log_results(4, {"metrics": {"fid": 9.5}}, None)
+        trackers.finish()
+        assert rows() == [
+            ("2", "G/loss", "1.0"), ("4", "G/loss", "2.0"), ("4", "image:samples", str(grid)),
+            ("4", "results/fid", "9.5"),
+        ]  # fmt: skip
+        resumed = Trackers(("zzcsv",), run, {"model": "gan"}, resumed_from=2)
+        resumed.log_scalars(4, {"G/loss": 2.0})
+        resumed.finish()
+        assert rows() == [("2", "G/loss", "1.0"), ("4", "G/loss", "2.0")]
+        scored = Trackers(("zzcsv",), run, {"model": "gan"})  # as ganzoo eval starts it
+        scored.log_results(4, {"metrics": {"fid": 9.0}}, None)
+        scored.finish()
+        assert rows()[:2] == [("2", "G/loss", "1.0"), ("4", "G/loss", "2.0")]
+        assert rows()[2:] == [("4", "results/fid", "9.0")]
+    finally:
+        ganzoo.unregister_plugin("zzcsv")
+    assert "tracker" not in capfd.readouterr().err  # no call failed
 
 
 @pytest.mark.parametrize(

@@ -24,17 +24,18 @@ def new_cmd(name: str, **options: Any) -> None:
     \b
     It holds pyproject.toml with the entry point, the hooks module, the chosen
     skeletons (a small GAN, a procedural dataset, a feature extractor that needs
-    no weights file, a command), tests that use ganzoo's pytest fixtures, and a
+    no weights file, a CSV tracker, a command), tests that use ganzoo's pytest fixtures, and a
     README.  Try it: pip install -e DIR && pytest DIR/tests.
     """
-    from ..scaffold import write_plugin
+    from ..scaffold import CHECKED, write_plugin
 
     opts = pop_options(NewPluginOptions, options)
     written = write_plugin(name, list(opts.kinds), opts.out)
     click.echo(f"wrote {written.root} ({', '.join(written.kinds)}):")
     for path in written.files:
         click.echo(f"  {path}")
+    check = f"GANZOO_LOAD_PLUGINS=ganzoo,{written.dist} ganzoo check {written.name}"
     click.echo(
         f"next: pip install -e {written.root} && pytest {written.root / 'tests'}"
-        f"  (or: GANZOO_LOAD_PLUGINS=ganzoo,{written.dist} ganzoo check {written.name})"
+        + (f"  (or: {check})" if set(written.kinds) & set(CHECKED) else "")
     )

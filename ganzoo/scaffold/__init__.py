@@ -21,6 +21,8 @@ from ..errors import ConfigError, GanzooError
 from . import skeletons, templates
 
 KINDS = ("model", "dataset", "extractor", "tracker", "command")
+#: The kinds ``ganzoo check NAME`` has conformance checks for (not trackers, not commands).
+CHECKED = ("model", "dataset", "extractor")
 NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
 SKELETONS = {
     "model": ("model.py", skeletons.MODEL, "Model"),
@@ -125,15 +127,24 @@ def render(name: str, kinds: list[str]) -> dict[str, str]:
         "pyproject.toml": templates.PYPROJECT,
         f"{package}/__init__.py": joined(templates.HOOKS_HEAD, templates.HOOKS, IMPORTS["hooks"]),
         f"tests/test_{package}.py": joined(templates.TESTS_HEAD, templates.TESTS, IMPORTS["tests"]),
-        "README.md": templates.README.replace(
-            "__USAGE__", "\n```bash\n" + "".join(templates.USAGE[k] for k in kinds) + "```\n"
-        ).replace("__FILES__", ", ".join(templates.FILES[k] for k in kinds)),
+        "README.md": _readme(kinds),
     }
     for kind in kinds:
         if kind in SKELETONS:
             filename, text, suffix = SKELETONS[kind]
             files[f"{package}/{filename}"] = text.replace("__CLASS__", f"__CLASS__{suffix}")
     return {path: _fill(text, values) for path, text in files.items()}
+
+
+def _readme(kinds: list[str]) -> str:
+    """The README; ``ganzoo check`` is shown only when it has checks for one of ``kinds``."""
+    checked = set(kinds) & set(CHECKED)
+    text = templates.README.replace(
+        "__CHECKS__", templates.CHECK_LINES if checked else templates.OWN_TESTS_LINE
+    )
+    return text.replace(
+        "__USAGE__", "\n```bash\n" + "".join(templates.USAGE[k] for k in kinds) + "```\n"
+    ).replace("__FILES__", ", ".join(templates.FILES[k] for k in kinds))
 
 
 def write_plugin(name: str, kinds: list[str], out: str | os.PathLike | None = None) -> Written:

@@ -198,6 +198,13 @@ def test_the_command_runs(ganzoo_plugin, ganzoo_cli):
 """,
 }
 
+CHECK_LINES = """ganzoo check __NAME__            # ganzoo's conformance checks, one line each
+pytest tests                     # the same checks, plus the command line
+"""
+#: For plugins whose kinds ``ganzoo check`` has no checks for (trackers, commands).
+OWN_TESTS_LINE = """pytest tests                     # the plugin's own tests
+"""
+
 README = """# __DIST__
 
 A [ganzoo](https://pypi.org/project/ganzoo/) plugin: __KINDS__.
@@ -206,9 +213,7 @@ Made by `ganzoo plugin new __NAME__`; every file is yours to edit.
 ```bash
 pip install -e .                 # registers the entry point `__NAME__` in the group `ganzoo`
 ganzoo plugins                   # __NAME__  [__DIST__ 0.1.0]  loaded
-ganzoo check __NAME__            # ganzoo's conformance checks, one line each
-pytest tests                     # the same checks, plus the command line
-```
+__CHECKS__```
 __USAGE__
 Files: `__PACKAGE__/__init__.py` holds the hooks (keep it free of heavy
 imports: every ganzoo command imports it), __FILES__, `tests/` the tests.
