@@ -1,8 +1,8 @@
 """The tracker contract: a class with five methods, registered by name from ``register_trackers``.
 
 A plugin registers ``register("name", TrackerClass, description=..., extra=...)``
-(``extra``: the pip extra or package that provides its library, named in the error
-when it is missing).  For one training run ganzoo then calls, in this order:
+(``extra``: what to pip install for its library, which ``ganzoo trackers`` shows;
+``check`` names it when the library is missing).  For one training run ganzoo then calls, in this order:
 
 1. ``TrackerClass.check()`` before anything is written: raise ``GanzooError`` with one
    line (library missing, store unreachable) and training does not start;
@@ -32,9 +32,10 @@ from ..files.write import atomic_write_text
 class TrackerRun:
     """What a tracker is started with.
 
-    ``resumed_from`` is the checkpoint step training continues from (None for a
-    new run, or for ``ganzoo eval``): steps after it are logged again, so a
-    tracker that keeps a history drops or skips them.  ``state`` is what the
+    ``resumed_from`` is the checkpoint step training continues from: steps after
+    it are logged again, so a tracker that keeps a history drops or skips them.
+    None means a new run, or ``ganzoo eval`` of an existing one (whose history
+    must then be kept).  ``state`` is what the
     tracker saved with ``save_state`` in an earlier process (e.g. MLflow's run id).
     """
 
