@@ -79,6 +79,8 @@ def test_mlflow_holds_the_run_once_whatever_the_resume(tracked):
     client = MlflowClient(state["tracking_uri"])
     run = client.get_run(state["run_id"])
     assert run.info.status == "FINISHED" and run.info.run_name == "run"
+    beside_the_database = (tracked.parent / "mlartifacts").resolve().as_uri()
+    assert run.info.artifact_uri.startswith(beside_the_database)
     assert run.data.params["model"] == "dcgan" and run.data.params["options.eval_every"] == "4"
     assert run.data.params["hyperparameters.width"] == "8"
     rows = jsonl(tracked)

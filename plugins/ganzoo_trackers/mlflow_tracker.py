@@ -59,11 +59,13 @@ class MlflowTracker(ganzoo.Tracker):
         self.uri = state.get("tracking_uri") or tracking_uri()
         self.client = MlflowClient(self.uri)
         self.run_id = state.get("run_id")
-        if self.run_id:
-            self.client.update_run(self.run_id, status="RUNNING")
-        else:
-            self.run_id = self._create(run)
         resumed = run.resumed_from is not None
+        #: Training owns the run's status; ``ganzoo eval`` (not resumed) adds results only.
+        self.training = resumed or not self.run_id
+        if not self.run_id:
+            self.run_id = self._create(run)
+        elif resumed:
+            self.client.update_run(self.run_id, status="RUNNING")
         self.logged = int(state.get("last_step", -1)) if resumed else -1
         self.last_step = max(int(state.get("last_step", -1)), -1)
         self._save()
@@ -74,7 +76,9 @@ class MlflowTracker(ganzoo.Tracker):
         name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or EXPERIMENT
         experiment = self.client.get_experiment_by_name(name)
         experiment_id = (
-            experiment.experiment_id if experiment else self.client.create_experiment(name)
+            experiment.experiment_id
+            if experiment
+            else self.client.create_experiment(name, artifact_location=_artifacts(self.uri))
         )
         tags = {"ganzoo.run_dir": str(run.dir.resolve()), "ganzoo.model": run.config.get("model")}
         created = self.client.create_run(
@@ -120,7 +124,8 @@ class MlflowTracker(ganzoo.Tracker):
             self.client.log_artifact(self.run_id, str(path), artifact_path="eval")
 
     def finish(self) -> None:
-        self.client.set_terminated(self.run_id, "FINISHED")
+        if self.training:
+            self.client.set_terminated(self.run_id, "FINISHED")
 
 
 def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -158,6 +163,14 @@ def unreachable(uri: str) -> str | None:
                 "or unset MLFLOW_TRACKING_URI to log to sqlite:///mlruns.db here"
             )
     return None
+
+
+def _artifacts(uri: str) -> str | None:
+    """A SQLite store's artifacts beside its database (``mlartifacts/``), not in whatever folder
+    is current when the experiment is made; other stores keep their own default."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri[len("sqlite:///") :]).expanduser().parent / "mlartifacts").resolve().as_uri()
 
 
 def _quiet_logs() -> None:
