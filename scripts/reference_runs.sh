@@ -9,8 +9,8 @@ runs=runs/zoo-x4
 #    checkpoint and four more per model, every one scored with lenet-mnist (500 vs 500 images).
 ganzoo zoo --scale 4 --out-runs "$runs" --leaderboards leaderboards -q
 
-# 2. ddpm's sampler budget: its final checkpoint again with 250 DDIM steps instead of 50. NFE is
-#    part of the protocol, so this is a table of its own on the same board.
+# 2. ddpm's sampler budget: its final checkpoint again with 250 DDIM steps instead of 50. NFE and
+#    sampler settings are the row's, so this is a second ddpm row in the same table.
 ganzoo eval leaderboard "$runs/ddpm" --set sample_steps=250 --out leaderboards
 
 # 3. InceptionV3 (torch-fidelity's inception-v3-compat; offline its weights are converted from
@@ -34,4 +34,9 @@ pretrained="gan-mnist5k dcgan-mnist5k dcgan-cond-mnist5k wgan-gp-mnist5k vae-mni
 ganzoo eval leaderboard $pretrained --metrics is,fid,kid,pr,ifid,classes,dc,memorization \
     --num-samples 500 --out leaderboards
 ganzoo eval leaderboard $pretrained --extractor inception-v3-compat \
+    --metrics fid,kid,pr,dc,memorization --num-samples 500 --out leaderboards
+# ... and ddpm-mnist5k at 250 DDIM steps as well (its second row on both boards).
+ganzoo eval leaderboard ddpm-mnist5k --set sample_steps=250 \
+    --metrics is,fid,kid,pr,ifid,classes,dc,memorization --num-samples 500 --out leaderboards
+ganzoo eval leaderboard ddpm-mnist5k --set sample_steps=250 --extractor inception-v3-compat \
     --metrics fid,kid,pr,dc,memorization --num-samples 500 --out leaderboards

@@ -132,7 +132,7 @@ def test_the_sampler_is_chosen_when_sampling(run, tmp_path):
     assert stored["sampler"] == "ddim" and stored["sample_steps"] == 2  # the run is untouched
 
 
-def test_a_10_and_a_20_step_score_are_two_results_on_two_tables(run, tmp_path):
+def test_a_10_and_a_20_step_score_are_two_results_ranked_in_one_table(run, tmp_path):
     common = {"metrics": "fid,ifid,classes", "num_samples": 20}
     ten = ganzoo.evaluate(run, sampling={"sample_steps": 10}, **common)
     twenty = ganzoo.evaluate(run, sampling={"sample_steps": 20}, **common)
@@ -140,14 +140,20 @@ def test_a_10_and_a_20_step_score_are_two_results_on_two_tables(run, tmp_path):
     assert twenty.protocol["generated"]["sampling"]["nfe"] == 20
     assert twenty.protocol["generated"]["sampling"]["settings"]["sample_steps"] == 20
     assert ten.protocol["checkpoint"] == {"step": 3, "ema": True}  # EMA is on by default
-    assert ten.protocol_id != twenty.protocol_id and ten.path != twenty.path
-    assert ten.path.is_file() and twenty.path.is_file()  # neither replaced the other
+    # How the model sampled is the row's, not the protocol's: one comparable protocol ...
+    assert ten.protocol_id == twenty.protocol_id
+    # ... but two result files: a score under other settings never replaces another.
+    assert ten.path != twenty.path and ten.path.is_file() and twenty.path.is_file()
+    again = ganzoo.evaluate(run, sampling={"sample_steps": 10}, **common)
+    assert again.path == ten.path and len(list((run / "eval").glob("*.json"))) == 2
     asked = ganzoo.EvalRequest(**common, sampling=("sample_steps=10",))
     board = score_and_rebuild([run], asked, tmp_path / "lb", echo=lambda s: None)[0]
-    assert sorted(row["nfe"] for row in board.rows) == [10, 20]
-    assert len({row["protocol"] for row in board.rows}) == 2  # never ranked together
+    assert len(board.protocols) == 1  # ranked together
+    table = board.table(ten.protocol_id)  # the final view: a row per sampling setting
+    assert sorted(table["nfe"]) == [10, 20] and table["rank"].tolist() in ([1, 2], [1, 1])
+    assert "guidance_scale=1.0, sample_steps=10, sampler=ddim" in set(table["sampling"])
     markdown = (tmp_path / "lb" / "mnist5k-lenet-mnist.md").read_text()
-    assert "| NFE |" in markdown and r"sample\_steps=10" in markdown  # Markdown-escaped
+    assert "| NFE | sampling |" in markdown and r"sample\_steps=10" in markdown  # escaped
     assert pending([run], asked) == []  # scored under these settings ...
     other = ganzoo.EvalRequest(**common, sampling=("sample_steps=30",))
     assert pending([run], other) == [(run, 3)]  # ... but not under others

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from ganzoo import leaderboard as lb
 from ganzoo.cli import cli
 from ganzoo.errors import GanzooError
+from ganzoo.eval.protocol import comparable_protocol
 
 PROTOCOL = {
     "version": 1,
@@ -76,7 +77,7 @@ def make_run(root: Path, name: str, model: str, fid: float, isc: float, step: in
 # --------------------------------------------------------------- units
 
 
-def test_comparable_protocol_ignores_step_versions_device_only():
+def test_comparable_protocol_ignores_step_versions_device_sampling_and_metric_list():
     a = json.loads(json.dumps(PROTOCOL))
     b = json.loads(json.dumps(PROTOCOL))
     b["checkpoint"]["step"] = 999
@@ -84,14 +85,22 @@ def test_comparable_protocol_ignores_step_versions_device_only():
     b["batch_size"], b["device"] = 7, "cuda"
     b["extractor"]["weights_source"] = "elsewhere"
     b["generated"]["seeds"] = [5]  # another draw, same number of seeds
+    # How the model drew its images is the row's, not the protocol's ...
+    b["generated"]["sampling"] = {"nfe": 250, "settings": {"sample_steps": 250}, "labels": None}
+    # ... and which metrics ran (with the settings recorded only with them) splits no table.
+    b["metrics"] = ["fid", "dc"]
+    b["settings"]["dc_neighborhood"] = 5
+    b["extractor"]["layers"] = {"fid": "pool3", "dc": "pool3"}
+    b["training"] = {"dataset": "mnist5k", "split": "train", "num_images": 4500}
     assert lb.protocol_id(a) == lb.protocol_id(b)
+    assert lb.protocol_id(comparable_protocol(b)) == lb.protocol_id(b)  # idempotent
     for change in (
         lambda p: p["generated"].update(num_images=200),
         lambda p: p["generated"].update(seeds=[0, 1]),
         lambda p: p["reference"].update(split="train"),
         lambda p: p["extractor"].update(weights_sha256="cd" * 32),
         lambda p: p["settings"].update(kid_subset_size=50),
-        lambda p: p.update(metrics=["fid"]),
+        lambda p: p["settings"].update(prc_neighborhood=5),
     ):
         c = json.loads(json.dumps(PROTOCOL))
         change(c)

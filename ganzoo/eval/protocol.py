@@ -2,12 +2,21 @@
 
 A FID is only comparable to another FID computed with the same reference,
 sample count, extractor weights and resize.  The protocol is plain JSON.  Its
-*comparable* part (without the checkpoint, versions, batch size, device and
-where the weights came from) has one id, the ``protocol_id``: equal ids mean
-numbers that may be ranked together, and it is the id every command, result
-file and leaderboard shows.  A result file is named by checkpoint and id, so
-evaluating a checkpoint again under the same comparable protocol replaces the
-older result, and other protocols never overwrite each other.
+*comparable* part (without the checkpoint, versions, batch size, device, where
+the weights came from, and how the model drew its images) has one id, the
+``protocol_id``: equal ids mean numbers that may be ranked together, and it is
+the id every command, result file and leaderboard shows.
+
+How a model drew its images (sampler, steps, guidance, temperature, and the
+NFE they cost) is the model's choice, not the evaluator's: a diffusion model
+at 50 steps and a GAN are ranked in one table, each row saying how it sampled.
+Which metrics a result measured does not split a table either (a metric not
+measured is an empty cell): the metric list, the extractor layers and the
+settings recorded only with a metric's own result are left out of the id.
+
+A result file is named by checkpoint, id and sampling settings, so evaluating
+a checkpoint again the same way replaces the older result, and other
+protocols or settings never overwrite each other.
 """
 
 from __future__ import annotations
@@ -48,21 +57,20 @@ SHORT = {
 
 
 def comparable_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a protocol that decide whether two numbers may be ranked together."""
+    """The parts of a protocol that decide whether two numbers may be ranked together.
+
+    Idempotent, so a board's stored comparable protocols (whose rows' runs may
+    be gone) are brought to today's rule by applying it again.
+    """
     p = json.loads(json.dumps(protocol))
     for key in ("checkpoint", "versions", "batch_size", "device", "launch", "bits_per_dim_split"):
         p.pop(key, None)
     generated = p.get("generated") or {}
-    drawn = generated.get("sampling") or {}
+    seeds = generated.get("seeds")
     p["generated"] = {
         "num_images": generated.get("num_images"),
-        "num_seeds": max(len(generated.get("seeds") or []), 1),
+        "num_seeds": len(seeds) if seeds else generated.get("num_seeds", 1),
         "sample_chunk": generated.get("sample_chunk"),
-        # What each image cost and the settings that drew it: a 10-step and a 1000-step
-        # score of one checkpoint are two results and never rank in one table.  Which
-        # labels a conditional model drew is recorded, but it is not an evaluator's choice.
-        "nfe": drawn.get("nfe"),
-        "sampling_settings": drawn.get("settings"),
     }
     if generated.get("seeding"):  # absent before per-chunk seeds (one generator for all chunks)
         p["generated"]["seeding"] = generated["seeding"]
@@ -74,29 +82,70 @@ def comparable_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
     return p
 
 
+#: Recorded only for the metrics a result measured (``settings`` keys, and ``training`` for
+#: memorization): constants of each metric's implementation, left out of the id so that
+#: which metrics were measured does not split a table.
+MEASURED_SETTINGS = ("dc_neighborhood", "cmmd")
+
+
+def identity(protocol: dict[str, Any]) -> dict[str, Any]:
+    """What the id hashes: the comparable protocol without what only says which metrics ran."""
+    p = comparable_protocol(protocol)
+    for key in ("metrics", "training"):
+        p.pop(key, None)
+    (p.get("extractor") or {}).pop("layers", None)
+    for key in MEASURED_SETTINGS:
+        (p.get("settings") or {}).pop(key, None)
+    return p
+
+
 def protocol_id(protocol: dict[str, Any]) -> str:
     """Short hash of the comparable protocol: equal ids, comparable numbers."""
-    text = json.dumps(comparable_protocol(protocol), sort_keys=True)
+    text = json.dumps(identity(protocol), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def result_key(result: dict[str, Any]) -> tuple[str, int | None, bool | None] | None:
-    """(protocol id, checkpoint step, EMA) of a stored result: what one result file stands for."""
+def sampling_settings(protocol: dict[str, Any]) -> dict[str, Any] | None:
+    """The sampler settings a model's images were drawn with; None for images not drawn."""
+    drawn = (protocol.get("generated") or {}).get("sampling")
+    if not isinstance(drawn, dict):
+        return None
+    settings = drawn.get("settings")
+    return settings if isinstance(settings, dict) else {}
+
+
+def sampling_text(settings: dict[str, Any] | None) -> str | None:
+    """``sampler=ddim, sample_steps=50``: a row's sampling column; None without settings."""
+    if not settings:
+        return None
+    return ", ".join(f"{k}={v}" for k, v in settings.items())
+
+
+def result_key(result: dict[str, Any]) -> tuple[Any, ...] | None:
+    """(protocol id, checkpoint step, EMA, sampling settings) of a stored result: what one
+    result file stands for."""
     protocol = result.get("protocol")
     if not isinstance(protocol, dict):
         return None
     checkpoint = protocol.get("checkpoint")
     checkpoint = checkpoint if isinstance(checkpoint, dict) else {}  # a malformed file's
-    return protocol_id(protocol), checkpoint.get("step"), checkpoint.get("ema")
+    drawn = json.dumps(sampling_settings(protocol), sort_keys=True)
+    return protocol_id(protocol), checkpoint.get("step"), checkpoint.get("ema"), drawn
 
 
 def result_file_name(protocol: dict[str, Any]) -> str:
-    """``step-00001000-ema-<protocol id>.json``: unique per checkpoint and comparable protocol."""
+    """``step-00001000-ema-<protocol id>[-<settings>].json``: unique per checkpoint, comparable
+    protocol and sampling settings (models without sampler settings have no suffix)."""
     checkpoint = protocol.get("checkpoint")
+    settings = sampling_settings(protocol)
+    suffix = ""
+    if settings:
+        text = json.dumps(settings, sort_keys=True).encode()
+        suffix = "-s" + hashlib.sha256(text).hexdigest()[:6]
     if not checkpoint:
-        return f"{protocol_id(protocol)}.json"
+        return f"{protocol_id(protocol)}{suffix}.json"
     weights = "ema" if checkpoint.get("ema") else "raw"
-    return f"step-{int(checkpoint['step']):08d}-{weights}-{protocol_id(protocol)}.json"
+    return f"step-{int(checkpoint['step']):08d}-{weights}-{protocol_id(protocol)}{suffix}.json"
 
 
 #: How to read the memorization numbers (Meehan et al. 2020's sign convention for C_T).
@@ -223,7 +272,7 @@ def kid_subsets_are_whole_sets(protocol: dict[str, Any]) -> bool:
     return isinstance(size, int) and all(isinstance(n, int) and size >= n for n in counts)
 
 
-def _key_of(path: Path) -> tuple[str, int | None, bool | None] | None:
+def _key_of(path: Path) -> tuple[Any, ...] | None:
     try:
         data = json.loads(path.read_text())
         return result_key(data) if isinstance(data, dict) else None

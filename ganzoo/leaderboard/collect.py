@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..eval.protocol import result_key as result_identity
+from ..eval.protocol import sampling_settings, sampling_text
 from ..files.read import JSON_LIMIT, Refused, read_png, read_regular
 from ..files.write import atomic_write
 from .copies import gallery_columns
 from .results import run_results, scored_model
+from .seeds import recipe
 from .table import INTERVALS, METRICS, comparable_protocol, protocol_id, stem
 
 
@@ -164,7 +166,10 @@ def _row(
         "device": at_step.get("device"),
         "seeds": max(len((protocol.get("generated") or {}).get("seeds") or []), 1),
         "nfe": ((protocol.get("generated") or {}).get("sampling") or {}).get("nfe"),
+        "sampling": sampling_text(sampling_settings(protocol)),
         "sample_s": _number(_dict(result.get("sampling_time")).get("seconds_per_image")),
+        "recipe": recipe(info),
+        "train_seed": info.get("seed") if isinstance(info.get("seed"), int) else None,
         "_protocol": comparable_protocol(protocol),
         **metric_columns(result),
     }

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GanzooError, warn
+from ..eval.protocol import identity
 from ..eval.request import EvalRequest
 from ..files.write import atomic_write_text
 from .collect import metric_columns, read_json
-from .table import Board, comparable_protocol
+from .table import Board
 
 FORMAT = 1
 #: Seed of the random subset of held-out images.
@@ -45,12 +46,28 @@ def is_protocol_id(pid: Any) -> bool:
     return isinstance(pid, str) and re.fullmatch(r"[0-9a-f]{6,64}", pid) is not None
 
 
-def read_floor(out_dir: Path, pid: str) -> dict[str, Any] | None:
-    """The cached floor of ``pid``; None when absent or unusable (it is recomputed, never trusted)."""
-    if not is_protocol_id(pid):
+def read_floor(
+    out_dir: Path, pid: str, protocol: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The cached floor of ``pid``; None when absent or unusable (it is recomputed, never trusted).
+
+    Given the table's ``protocol``, a floor cached under an id of an earlier
+    rule (before sampling settings and the metric list left the id) counts too
+    when its own scoring matches the table's: of several, the one that measured most.
+    """
+    found = _cached(floor_path(out_dir, pid), pid)
+    if found is None and protocol is not None:
+        found = _carried_over(out_dir, pid, protocol)
+    return found
+
+
+def _cached(path: Path, pid: str | None) -> dict[str, Any] | None:
+    if pid is not None and not is_protocol_id(pid):
         return None
-    data = read_json(floor_path(out_dir, pid))
-    if data is None or data.get("format") != FORMAT or data.get("protocol_id") != pid:
+    data = read_json(path)
+    if data is None or data.get("format") != FORMAT:
+        return None
+    if pid is not None and data.get("protocol_id") != pid:
         return None
     if isinstance(data.get("missing"), str):
         return data
@@ -58,11 +75,25 @@ def read_floor(out_dir: Path, pid: str) -> dict[str, Any] | None:
     return data if ok else None
 
 
+def _carried_over(out_dir: Path, pid: str, protocol: dict[str, Any]) -> dict[str, Any] | None:
+    best: dict[str, Any] | None = None
+    for path in sorted((out_dir / "floors").glob("*.json")):
+        data = _cached(path, None)
+        scored = ((data or {}).get("result") or {}).get("protocol")
+        if not isinstance(scored, dict) or differences(identity(scored), identity(protocol)):
+            continue
+        if best is None or len(scored.get("metrics") or []) > len(
+            best["result"]["protocol"].get("metrics") or []
+        ):
+            best = data
+    return None if best is None else {**best, "protocol_id": pid}
+
+
 def entries(out_dir: Path, protocols: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """What each protocol's table shows of its floor, from the cache only."""
     found = {}
-    for pid in protocols:
-        cached = read_floor(out_dir, pid)
+    for pid, protocol in protocols.items():
+        cached = read_floor(out_dir, pid, protocol)
         if cached is None:
             continue
         if "missing" in cached:
@@ -87,7 +118,11 @@ def ensure(board: Board, out_dir: Path, request: EvalRequest, echo: Callable[[st
                 f"no real-data floor for protocol {pid!r}: the board names it, but it is not an id"
             )
             continue
-        if read_floor(out_dir, pid) is not None:
+        cached = read_floor(out_dir, pid, protocol)
+        if cached is not None:
+            if not floor_path(out_dir, pid).exists():  # carried over: cached under today's id
+                text = json.dumps(cached, indent=2, sort_keys=True) + "\n"
+                atomic_write_text(floor_path(out_dir, pid), text)
             continue
         echo(f"scoring the real-data floor of protocol {pid} ...")
         try:
@@ -119,7 +154,7 @@ def compute(pid: str, protocol: dict[str, Any], request: EvalRequest) -> dict[st
         sampling=(),  # real images are not drawn: the table's sampler settings do not apply
     )
     result = ganzoo.evaluate(images, asked, write=False)
-    differ = differences(comparable_protocol(result.protocol), protocol)
+    differ = differences(identity(result.protocol), identity(protocol))
     if differ:
         warn(
             f"real-data floor of protocol {pid} not kept: it was scored with another "

@@ -15,13 +15,38 @@ from .table import INTERVALS, LABELS, METRICS, Board, is_floor
 
 def view(frame: pd.DataFrame) -> str:
     metric = LABELS[frame.attrs["sort"]]
-    return {
+    views = {
         "final": "One row per run: its latest scored checkpoint "
         "(ganzoo leaderboard --best shows each run's best, --all-checkpoints every one).",
         "best": f"One row per run: its best checkpoint by {metric}, selected on the evaluation "
         "reference itself, so optimistic: the images that chose the checkpoint also score it.",
+        "runs": "One row per run: its latest scored checkpoint, runs of several training seeds "
+        "one by one.",
         "all": "Every scored checkpoint, one row each.",
-    }[frame.attrs.get("view", "final")] + _selected(frame)
+    }
+    shown = views[frame.attrs.get("view", "final")]
+    return shown + _pooled(frame) + _selected(frame) + _kept(frame)
+
+
+def _pooled(frame: pd.DataFrame) -> str:
+    if "train_seeds" not in frame or not frame["train_seeds"].notna().any():
+        return ""
+    return (
+        " Runs that differ only in their training seed are one entry: the mean over the seeds "
+        "± their standard deviation, n and the best seed under '± over' (--runs shows them one "
+        "by one); an entry has no bootstrap interval and no group."
+    )
+
+
+def _kept(frame: pd.DataFrame) -> str:
+    hidden = frame.attrs.get("kept_hidden", 0)
+    if not hidden:
+        return ""
+    return (
+        f" Left out: {hidden} run(s) that were not here when the board was last rebuilt "
+        "(their rows are kept, e.g. the reference training runs of a committed board); "
+        "--all-checkpoints shows them."
+    )
 
 
 def _selected(frame: pd.DataFrame) -> str:
@@ -39,13 +64,19 @@ def spread(frame: pd.DataFrame) -> str | None:
         "± s, shown when several sampling seeds were scored, is the standard deviation over "
         "those seeds"
     )
+    pooled = "train_seeds" in frame and frame["train_seeds"].notna().any()
+    if pooled:
+        seeds += (
+            "; an entry pooling runs of several training seeds shows their mean ± the standard "
+            "deviation over those runs ('± over' says which)"
+        )
     if any(frame[f"{m}_low"].notna().any() for m in INTERVALS):
         return (
             "A number reads value [low, high] ± s: [low, high] is the bootstrap 95% interval "
             f"(the compared images resampled and the number recomputed); {seeds}, a different "
             "spread."
         )
-    if (pd.to_numeric(frame["seeds"], errors="coerce").fillna(1) > 1).any():
+    if pooled or (pd.to_numeric(frame["seeds"], errors="coerce").fillna(1) > 1).any():
         return f"A number reads value ± s: {seeds}."
     return None
 

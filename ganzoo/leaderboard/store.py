@@ -32,6 +32,7 @@ from ..errors import GanzooError
 from ..files.write import UnwritableError, atomic_write_text, make_dirs
 from . import floor
 from .collect import collect_run, plugin_versions
+from .protocols import merge_measured
 from .table import FORMAT, METRICS, Board, records, stem
 
 DAMAGED_SUFFIX = ".damaged"
@@ -217,10 +218,11 @@ def _gather(
         if (run_dir / "run.json").is_file():
             fresh = collect_run(run_dir, out_dir, dataset, extractor, versions)
             for row in fresh:
-                protocols[row["protocol"]] = row.pop("_protocol")
+                pid = row["protocol"]
+                protocols[pid] = merge_measured(protocols.get(pid), row.pop("_protocol"))
             rows.extend(fresh)
-        else:  # the run is gone: its last known rows stay on the board
-            rows.extend(old_rows)
+        else:  # the run is gone: its last known rows stay on the board, marked as kept
+            rows.extend({**row, "kept": True} for row in old_rows)
     used = {row["protocol"] for row in rows}
     return rows, {pid: p for pid, p in protocols.items() if pid in used}
 

@@ -2,7 +2,10 @@
 
 Numbers are ranked together only when their *comparable protocol* is equal: the
 recorded protocol minus what does not change a number's meaning (checkpoint
-step, software versions, batch size, device, where the weights came from).
+step, software versions, batch size, device, where the weights came from, which
+metrics were measured).  How a model drew its images is the row's: its
+``sampling`` settings and ``nfe`` are columns, so a diffusion model at 50 and at
+250 steps and a GAN rank in one table.
 ``collect`` turns the runs' result files into rows and ``store`` reads and
 writes the board files.
 
@@ -22,6 +25,8 @@ import pandas as pd
 
 from ..errors import GanzooError
 from ..eval.protocol import comparable_protocol, protocol_id  # noqa: F401  (one id everywhere)
+from .protocols import describe_protocol, upgrade  # noqa: F401  (one description)
+from .seeds import pool
 
 FORMAT = 1
 
@@ -47,8 +52,9 @@ INTERVALS = ("fid", "kid", "precision", "recall", "density", "coverage", "cmmd",
 #: Which metric ranks a table when none is asked for (the first one the protocol measured).
 DEFAULT_ORDER = ("fid", "fid_inf", "kid", "is", "bpd", "precision", "recall", "intra_fid")
 DEFAULT_ORDER += ("coverage", "density", "cmmd", "accuracy", "class_tv", "copy_rate")
-#: Which rows a table shows: each run's latest checkpoint, its best one, or every one.
-VIEWS = ("final", "best", "all")
+#: Which rows a table shows: each run's latest checkpoint (runs that differ only in their
+#: training seed pooled into one entry), its best one, each run's latest unpooled, or every one.
+VIEWS = ("final", "best", "runs", "all")
 LABELS = {
     "fid": "FID",
     "fid_inf": "FID∞",
@@ -67,7 +73,7 @@ LABELS = {
 }
 COLUMNS = [
     "protocol", "rank", "group", "model", "family", "plugin", "plugin_version", "parameters",
-    "step", "ema", "selected", "train_time_s", "device", "seeds", "nfe", "sample_s",
+    "step", "ema", "selected", "train_time_s", "device", "seeds", "nfe", "sampling", "sample_s",
     "is", "is_std", "fid", "fid_std", "fid_low", "fid_high", "fid_inf", "fid_inf_std",
     "kid", "kid_std", "kid_low", "kid_high",
     "precision", "precision_std", "precision_low", "precision_high",
@@ -77,10 +83,12 @@ COLUMNS = [
     "cmmd", "cmmd_std", "cmmd_low", "cmmd_high",
     "copy_rate", "copy_rate_std", "copy_rate_low", "copy_rate_high", "bpd",
     "intra_fid", "intra_fid_std", "accuracy", "accuracy_std", "class_tv", "class_tv_std",
-    "run", "sample_grid", "result", "copies_grid", "copy_distances", "copy_threshold",
+    "run", "sample_grid", "result", "copies_grid", "copy_distances", "copy_threshold", "kept",
+    "recipe", "train_seed", "train_seeds", "best_seed",
 ]  # fmt: skip
 #: Columns a row has only when measured (kept out of the board's JSON otherwise).
-OPTIONAL = ("sample_grid", "copies_grid", "copy_distances", "copy_threshold", "selected")
+OPTIONAL = ("sample_grid", "copies_grid", "copy_distances", "copy_threshold", "selected", "kept")
+OPTIONAL += ("recipe", "train_seed", "train_seeds", "best_seed")
 #: The rank shown for the real-data floor, which is never ranked.
 FLOOR_RANK = "floor"
 
@@ -89,44 +97,6 @@ def stem(dataset: str, extractor: str) -> str:
     """``<dataset>-<extractor>``, made safe as a file name (``folder:PATH`` datasets included)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset).strip("_.")
     return f"{safe or 'data'}-{extractor}"
-
-
-def describe_protocol(protocol: dict[str, Any]) -> str:
-    """One line a reader needs to know what the numbers mean."""
-    p = protocol
-    ext = p.get("extractor") or {}
-    ref = p.get("reference")
-    gen = p.get("generated") or {}
-    seeds = gen.get("num_seeds", 1)
-    ref_text = (
-        f"{ref['dataset']}:{ref['split']} ({ref['num_images']} real images"
-        + (f", subset seed {ref['subset_seed']}" if ref.get("subset_seed") is not None else "")
-        + ")"
-        if ref
-        else "no reference"
-    )
-    names = {"isc": "IS", "fid": "FID", "fid_inf": "FID∞", "kid": "KID", "prc": "precision/recall"}
-    names |= {"dc": f"density/coverage (k={(p.get('settings') or {}).get('dc_neighborhood')})"}
-    names |= {
-        "mem": f"memorization (vs {(p.get('training') or {}).get('dataset')} training images)"
-    }
-    names |= {"cmmd": f"CMMD (sigma={((p.get('settings') or {}).get('cmmd') or {}).get('sigma')})"}
-    names |= {"ifid": "intra-FID", "cls": "class accuracy/histogram"}
-    metrics = ", ".join(names.get(m, m) for m in p["metrics"])
-    settings = p.get("settings") or {}
-    extra = (
-        f"; KID subsets of {settings['kid_subset_size']}" if settings.get("kid_subset_size") else ""
-    )
-    if gen.get("nfe") is not None:
-        drawn = ", ".join(f"{k}={v}" for k, v in (gen.get("sampling_settings") or {}).items())
-        extra += f"; {gen['nfe']} network evaluation(s) per image (NFE)"
-        extra += f", sampled with {drawn}" if drawn else ""
-    return (
-        f"{gen.get('num_images')} generated images x {seeds} seed{'s' if seeds != 1 else ''} "
-        f"vs {ref_text}; extractor {ext.get('name')} (weights sha256 "
-        f"{str(ext.get('weights_sha256'))[:12]}, resize {ext.get('resize') or '-'}); "
-        f"metrics {metrics}{extra}"
-    )
 
 
 # ------------------------------------------------------------------ the board
@@ -165,10 +135,15 @@ class Board:
         """
         frame = pd.DataFrame([r for r in self.rows if r["protocol"] == pid], columns=COLUMNS)
         metric = sort_metric(frame, sort or self.sort)
-        frame = rank(select(rank(frame, metric), view), metric)
+        shown = select(rank(frame, metric), view)
+        runs = frame["run"][frame["kept"].eq(True)]
+        hidden = runs[~runs.isin(shown["run"])].nunique()
+        if view in ("final", "best"):
+            shown = pool(shown, list(METRICS), metric)
+        frame = rank(shown, metric)
         if floor and self.floor_row(pid) is not None:
             frame = with_floor(frame, self.floor_row(pid), metric)
-        frame.attrs.update(sort=metric, view=view)
+        frame.attrs.update(sort=metric, view=view, kept_hidden=int(hidden))
         return frame
 
     def floor_row(self, pid: str) -> dict[str, Any] | None:
@@ -193,14 +168,9 @@ class Board:
     def from_dict(cls, data: dict[str, Any]) -> Board:
         protocols = {pid: v["protocol"] for pid, v in (data.get("protocols") or {}).items()}
         floors = data.get("floors") if isinstance(data.get("floors"), dict) else {}
-        return cls(
-            data["dataset"],
-            data["extractor"],
-            list(data.get("rows") or []),
-            protocols,
-            data.get("sort"),
-            {pid: f for pid, f in floors.items() if isinstance(f, dict)},
-        )
+        floors = {pid: f for pid, f in floors.items() if isinstance(f, dict)}
+        rows, protocols, floors = upgrade(list(data.get("rows") or []), protocols, floors)
+        return cls(data["dataset"], data["extractor"], rows, protocols, data.get("sort"), floors)
 
 
 def sort_metric(frame: pd.DataFrame, requested: str | None) -> str:
@@ -264,14 +234,27 @@ def rank_groups(frame: pd.DataFrame, metric: str) -> list[int | None]:
 
 
 def select(frame: pd.DataFrame, view: str) -> pd.DataFrame:
-    """One row per run of a ranked ``frame`` (its final or its best checkpoint), or every row."""
+    """One row per run and sampling setting of a ranked ``frame`` (its final or its best
+    checkpoint), or every row.
+
+    Rows kept from runs that were gone at the last rebuild (a committed board's
+    reference training runs, a deleted run) are left out of the final and best
+    views while the table has rows of runs that are here: the shipped models
+    scored from ``leaderboards/pretrained/`` are those same runs' final checkpoints.
+    """
     if view not in VIEWS:
         raise GanzooError(f"unknown leaderboard view {view!r}; choose from {', '.join(VIEWS)}")
     if view == "all" or frame.empty:
         return frame
-    if view == "final":
-        frame = frame[frame["step"] == frame.groupby("run")["step"].transform("max")]
-    return frame.drop_duplicates("run", keep="first")  # ranked: the first is the best
+    kept = frame["kept"].eq(True)
+    if not kept.all():  # rows of runs that are here: those kept from gone runs wait for --all
+        frame = frame[~kept]
+    # A run scored under several sampling settings has a row per setting.
+    key = frame["run"].astype(str) + "\0" + frame["sampling"].fillna("").astype(str)
+    if view in ("final", "runs"):
+        frame = frame[frame["step"] == frame.groupby(key)["step"].transform("max")]
+        key = key[frame.index]
+    return frame[~key.duplicated(keep="first")]  # ranked: the first is the best
 
 
 def with_floor(frame: pd.DataFrame, floor: dict[str, Any], metric: str) -> pd.DataFrame:

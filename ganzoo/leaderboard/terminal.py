@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import notes
-from .table import LABELS, METRICS, Board, describe_protocol
+from .protocols import describe_protocol
+from .table import LABELS, METRICS, Board
 from .text import display_frame
 
 #: Columns of a terminal (``ganzoo leaderboard``, the zoo's last screen) by default.
@@ -23,7 +24,7 @@ WIDTH = 120
 #: Always shown, in this order (the ranking metric joins them).
 MAIN = ("rank", "group", "model", "step", "NFE", "s/image")
 #: Added after the metrics while the table fits.
-LATER = ("params", "train time", "family", "plugin", "device", "run")
+LATER = ("sampling", "params", "train time", "family", "plugin", "device", "run")
 
 
 def to_terminal(

@@ -21,7 +21,8 @@ from urllib.parse import quote
 import pandas as pd
 
 from . import notes
-from .table import COLUMNS, INTERVALS, LABELS, METRICS, Board, describe_protocol
+from .protocols import describe_protocol
+from .table import COLUMNS, INTERVALS, LABELS, METRICS, Board
 
 #: HTML's three markup characters as entities, Markdown's table, code, emphasis
 #: and link characters backslash-escaped, line breaks (which end a table row) as spaces.
@@ -74,10 +75,21 @@ def format_value(row: pd.Series | dict[str, Any], column: str) -> str:
         if not _missing(low) and not _missing(high):
             text += f" [{fmt.format(low)}, {fmt.format(high)}]"
     std = row.get(f"{column}_std") if column != "bpd" else None
-    seeds = row.get("seeds")
+    pooled = row.get("train_seeds")
+    seeds = pooled if not _missing(pooled) else row.get("seeds")
     if not _missing(std) and not _missing(seeds) and seeds > 1:
         text += " ± " + fmt.format(std)
     return text
+
+
+def spread_text(row: pd.Series | dict[str, Any]) -> str:
+    """What a row's ``± s`` is a spread over: training seeds (pooled runs) or sampling seeds."""
+    pooled, seeds = row.get("train_seeds"), row.get("seeds")
+    if not _missing(pooled) and pooled > 1:
+        return f"{int(pooled)} training seeds (best: {row.get('best_seed')})"
+    if not _missing(seeds) and seeds > 1:
+        return f"{int(seeds)} sampling seeds"
+    return "-"
 
 
 def format_text(value: Any) -> str:
@@ -134,7 +146,12 @@ def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataF
     out["train time"] = [format_time(t) for t in frame["train_time_s"]]
     out["device"] = [format_text(d) for d in frame["device"]]
     out["NFE"] = [format_nfe(n) for n in frame["nfe"]]
+    if frame["sampling"].notna().any():
+        out["sampling"] = [format_text(t) for t in frame["sampling"]]
     out["s/image"] = [format_seconds(s) for s in frame["sample_s"]]
+    spread = [spread_text(r) for _, r in frame.iterrows()]
+    if any(text != "-" for text in spread):
+        out["± over"] = spread
     for metric in measured(frame):
         out[LABELS[metric]] = [format_value(r, metric) for _, r in frame.iterrows()]
     runs = frame["run"].astype(str)

@@ -54,6 +54,11 @@ class ViewOptions:
         "One row per run: its best checkpoint, chosen on the evaluation reference (optimistic).",
     )
     all_checkpoints: bool = option(False, "Every scored checkpoint.")
+    runs: bool = option(
+        False,
+        "One row per run, its latest checkpoint, also where runs differ only in their training "
+        "seed (default: those pooled into one entry, mean ± std over the seeds).",
+    )
     wide: bool = option(
         False, "Every column in the terminal table (default: the main ones, within 120 columns)."
     )
@@ -64,19 +69,22 @@ class ViewOptions:
 
     @property
     def rows(self) -> str:
-        """The rows shown: ``final`` (each run's latest), ``best`` or ``all``."""
+        """The rows shown: ``final`` (each run's latest), ``best``, ``runs`` or ``all``."""
         return _rows(self)
 
 
 def _rows(opts: ViewOptions) -> str:
     flags = {"--latest": opts.latest, "--best": opts.best}
     flags["--all-checkpoints"] = opts.all_checkpoints
+    flags["--runs"] = opts.runs
     given = [name for name, on in flags.items() if on]
     if len(given) > 1:
         raise GanzooError(
             f"{' and '.join(given)} choose different rows; give one of --latest, --best, "
-            "--all-checkpoints"
+            "--runs, --all-checkpoints"
         )
+    if opts.runs:
+        return "runs"
     return "best" if opts.best else "all" if opts.all_checkpoints else "final"
 
 

@@ -69,7 +69,16 @@ class ZooOptions:
     tracker: str | None = option(
         None, "Experiment trackers of every run besides metrics.jsonl (as for `ganzoo train`)."
     )
-    seed: int = option(0, "Seed of every run.")
+    seed: int = option(0, "Seed of every run (the first seed with --train-seeds).")
+    train_seeds: int = option(
+        1,
+        "Train each model K times, seeds SEED..SEED+K-1 (runs OUT_RUNS/<model>-seed<S>); the "
+        "board pools them: mean ± std over the training seeds (ganzoo leaderboard --runs: one "
+        "by one).",
+        min=1,
+        max=100,
+        metavar="K",
+    )
     quiet: bool = option(False, "No training progress bars.", short="-q")
     threads: int | None = option(
         None,
@@ -150,15 +159,17 @@ def steps_for(
 
 
 def train_one(
-    name: str, run_dir: Path, steps: int, opts: ZooOptions, echo: Callable[[str], None]
-) -> None:
+    name: str, run_dir: Path, steps: int, opts: ZooOptions, echo: Callable[[str], None],
+    seed: int | None = None,
+) -> None:  # fmt: skip
     """Train (or resume) one model's run to ``steps`` (same run directory: resumed)."""
     from .options import TrainOptions
     from .recipe import train_run
 
     every = max(1, steps // CHECKPOINTS)
     options = TrainOptions(
-        steps=steps, seed=opts.seed, device=opts.device, checkpoint_every=every,
+        steps=steps, seed=opts.seed if seed is None else seed, device=opts.device,
+        checkpoint_every=every,
         sample_every=every, keep_last=0, log_every=max(1, steps // 50), quiet=opts.quiet,
         tracker=opts.tracker,
     )  # fmt: skip
@@ -215,8 +226,10 @@ def _one_model(
     from ..leaderboard.refresh import score_and_rebuild
     from ..model import model_class
 
-    run_dir = Path(opts.out_runs) / name
     steps = steps_for(name, model_class(name), data, opts, n_models, echo)
-    train_one(name, run_dir, steps, opts, echo)
     indent = lambda s: echo("  " + s)  # noqa: E731
-    score_and_rebuild([run_dir], request, opts.leaderboards, echo=indent, all_checkpoints=True)
+    for seed in range(opts.seed, opts.seed + opts.train_seeds):
+        pooled = opts.train_seeds > 1
+        run_dir = Path(opts.out_runs) / (f"{name}-seed{seed}" if pooled else name)
+        train_one(name, run_dir, steps, opts, echo, seed)
+        score_and_rebuild([run_dir], request, opts.leaderboards, echo=indent, all_checkpoints=True)
