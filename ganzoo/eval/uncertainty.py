@@ -3,7 +3,9 @@
 Both reuse the features an evaluation already has.  A bootstrap replicate
 resamples the generated and the real features with replacement (a fixed
 number of replicates from a fixed seed, both in the protocol) and recomputes
-the metric; the 2.5th and 97.5th percentiles are the 95% interval.  FID∞
+the metric; the 2.5th and 97.5th percentiles are the 95% interval.  One
+replicate is computed here (``_Replicates``); ``replicates`` draws them, keeps
+them, and draws the real side alike for every model so that two models' pair up.  FID∞
 (Chong & Forsyth 2020) fits FID at several subset sizes linearly in 1/N and
 reports the intercept: FID's bias at finite N removed.
 
@@ -148,10 +150,11 @@ class _Replicates:
             self.grams[layer] = Gram(gen, real)
         return self.grams.get(layer)
 
-    def draw(self, rng: np.random.Generator) -> dict[str, float]:
-        """One replicate; the random draws come in the same order on either path."""
+    def draw(self, gen_rng: np.random.Generator, real_rng: np.random.Generator) -> dict[str, float]:
+        """One replicate: generated rows from ``gen_rng``, real rows from ``real_rng`` (each
+        stream draws its indices first, then KID's subset), the same on either path."""
         n, m = (len(next(iter(side.values()))) for side in (self.gen, self.real))
-        ig, ir = rng.integers(0, n, n), rng.integers(0, m, m)
+        ig, ir = gen_rng.integers(0, n, n), real_rng.integers(0, m, m)
         out: dict[str, float] = {}
         if "fid" in self.metrics:
             layer = self.layers["fid"]
@@ -162,7 +165,7 @@ class _Replicates:
             )
         if "kid" in self.metrics:
             gram, layer, size = self.gram("kid"), self.layers["kid"], self.kid_subset or min(n, m)
-            gi, ri = rng.choice(ig, size), rng.choice(ir, size)
+            gi, ri = gen_rng.choice(ig, size), real_rng.choice(ir, size)
             gen, real = self.gen[layer].float(), self.real[layer].float()
             out["kernel_inception_distance_mean"] = (
                 gram.kid(gi, ri) if gram else _kid(gen[gi], real[ri])
@@ -200,48 +203,6 @@ class _Replicates:
         (ur, wr), (ug, wg) = unique(ir), unique(ig)
         real, gen = real[ur].double(), gen[ug].double()
         return weighted_density_coverage(torch.cdist(real, real), torch.cdist(real, gen), k, wr, wg)
-
-
-def bootstrap(
-    metrics: tuple[str, ...],
-    layers: dict[str, str],
-    gen: dict[str, torch.Tensor],
-    real: dict[str, torch.Tensor],
-    kid_subset: int | None,
-    k: int,
-    estimates: dict[str, float],
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
-    device: torch.device | None = None,
-    dc_k: int = 0,
-) -> dict[str, list[float]]:
-    """95% intervals of FID, KID, precision/recall, density/coverage, CMMD: result key -> [low, high].
-
-    Resampling with replacement puts duplicates into both sets, which raises
-    FID and KID by itself; the percentile interval of the replicates is
-    therefore shifted by the replicates' mean offset from the point estimate
-    (bias-corrected percentile bootstrap), and clipped to what the metric can
-    take (FID at 0, precision, recall and coverage to [0, 1]).  ``k`` is
-    precision/recall's neighbourhood, ``dc_k`` density/coverage's.  On a CUDA ``device`` the
-    replicates that form large covariances run there; the draws are the same.
-    """
-    rng = np.random.default_rng(seed)
-    task = _Replicates(metrics, layers, gen, real, kid_subset, k, device=device, dc_k=dc_k)
-    for metric in set(metrics) & {"kid", "prc"}:
-        task.gram(metric)  # the big products, with every thread, before the small ones
-    replicates: dict[str, list[float]] = {}
-    with cpu_threads(None if task.heavy() else 1):
-        for _ in range(resamples):
-            for key, value in task.draw(rng).items():
-                replicates.setdefault(key, []).append(value)
-    tail = (1 - LEVEL) / 2 * 100
-    out = {}
-    for key, values in replicates.items():
-        shift = float(np.mean(values)) - estimates[key]
-        low, high = (float(np.percentile(values, q)) - shift for q in (tail, 100 - tail))
-        lowest, highest = BOUNDS.get(key, (-np.inf, np.inf))
-        out[key] = [max(low, lowest), min(high, highest)]
-    return out
 
 
 #: Values a metric cannot leave, so no interval does either.
