@@ -153,7 +153,7 @@ def _heavy_features(n: int = 600, d: int = 512) -> tuple[dict, dict]:
 
 
 def _fid_interval(device: str | None = None) -> list[float]:
-    from ganzoo.eval.replicates import bootstrap
+    from ganzoo.eval.uncertainty import bootstrap
 
     gen, real = _heavy_features()
     estimate = {"frechet_inception_distance": frechet(gen["f"], real["f"])}

@@ -20,9 +20,9 @@ import torch
 from ..errors import GanzooError
 from . import fidelity
 from .metrics import SHOWN, parse_metrics
-from .replicates import bootstrap
+from .replicates import RESAMPLES, SEED
 from .replicates import settings as bootstrap_settings
-from .uncertainty import RESAMPLES, SEED
+from .uncertainty import bootstrap
 
 #: The metrics computed from two feature sets alone (memorization also needs ``train``).
 FEATURE_METRICS = ("fid", "fid_inf", "kid", "prc", "dc", "cmmd", "mem")

@@ -172,7 +172,7 @@ class Scorer:
         """The metrics of uint8 ``generated`` against the real features and, if asked, their
         bootstrap (``replicates.Bootstrap``: replicates and intervals; else None), both from
         the same features (``features``: already encoded)."""
-        from .replicates import bootstrap
+        from .uncertainty import bootstrap
 
         features = self.encode(generated) if features is None else features
         metrics = self.settings.metrics

@@ -200,7 +200,8 @@ def _bootstrap_settings(chosen: tuple[str, ...]) -> dict[str, Any] | None:
 
 
 def _fid_inf_settings(chosen: tuple[str, ...], n_gen: int) -> dict[str, Any] | None:
-    from .uncertainty import FID_INF_DRAWS, FID_INF_FRACTIONS, SEED
+    from .replicates import SEED
+    from .uncertainty import FID_INF_DRAWS, FID_INF_FRACTIONS
 
     if "fid_inf" not in chosen:
         return None

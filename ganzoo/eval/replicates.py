@@ -1,5 +1,8 @@
 """Bootstrap replicates, kept, and drawn so that two models' replicates pair up.
 
+``uncertainty.bootstrap`` computes them; this module (no torch: leaderboards
+read it) says how they are drawn and how an interval is read from them.
+
 An interval per model says how far one number would move with other images;
 whether two models differ is a question about their *difference*, which
 ``ganzoo.eval.paired`` answers from the replicates kept here.  For that every
@@ -27,14 +30,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from ..device import cpu_threads
-from .uncertainty import BOUNDS, LEVEL, RESAMPLES, SEED, _Replicates
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
+#: Replicates per evaluation, the seed of their streams, and the intervals' level.
+RESAMPLES = 100
+SEED = 0
+LEVEL = 0.95
 #: Recorded in ``settings.bootstrap``: results pair up only when drawn by the same scheme.
 SCHEME = "paired-1"
 STREAMS = (
@@ -76,8 +82,8 @@ def settings(resamples: int = RESAMPLES, seed: int = SEED) -> dict[str, Any]:
 
 def fingerprint(features: torch.Tensor) -> int:
     """A 64-bit number that names a set of generated features, unmoved by float rounding."""
-    sums = features.double().sum(1)
-    order = torch.argsort(sums, stable=True).tolist()
+    sums = features.double().sum(1).cpu().numpy()
+    order = np.argsort(sums, kind="stable").tolist()
     marks = [len(order), *order[:_EXTREMES], *order[-_EXTREMES:]]
     digest = hashlib.sha256(json.dumps(marks).encode()).digest()
     return int.from_bytes(digest[:8], "big")
@@ -105,39 +111,3 @@ def interval(
     shift = float(np.mean(values)) - estimate
     low, high = (float(np.percentile(values, q)) - shift for q in (tail, 100 - tail))
     return [max(low, bounds[0]), min(high, bounds[1])]
-
-
-def bootstrap(
-    metrics: tuple[str, ...],
-    layers: dict[str, str],
-    gen: dict[str, torch.Tensor],
-    real: dict[str, torch.Tensor],
-    kid_subset: int | None,
-    k: int,
-    estimates: dict[str, float],
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
-    device: torch.device | None = None,
-    dc_k: int = 0,
-) -> Bootstrap:
-    """Replicates and 95% intervals of FID, KID, precision/recall, density/coverage, CMMD.
-
-    ``k`` is precision/recall's neighbourhood, ``dc_k`` density/coverage's.  On
-    a CUDA ``device`` the replicates that form large covariances run there; the
-    draws are the same.  Intervals are clipped to what a metric can take.
-    """
-    task = _Replicates(metrics, layers, gen, real, kid_subset, k, device=device, dc_k=dc_k)
-    for metric in set(metrics) & {"kid", "prc"}:
-        task.gram(metric)  # the big products, with every thread, before the small ones
-    mark = fingerprint(gen[fingerprint_layer(metrics, layers)])
-    num_real = len(next(iter(real.values())))
-    replicates: dict[str, list[float]] = {}
-    with cpu_threads(None if task.heavy() else 1):
-        for i in range(resamples):
-            for key, value in task.draw(*streams(seed, mark, num_real, i)).items():
-                replicates.setdefault(key, []).append(value)
-    intervals = {
-        key: interval(values, estimates[key], BOUNDS.get(key, (-np.inf, np.inf)))
-        for key, values in replicates.items()
-    }
-    return Bootstrap(replicates, intervals)

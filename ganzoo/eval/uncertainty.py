@@ -28,11 +28,17 @@ import numpy as np
 import torch
 
 from ..device import cpu_threads
+from .replicates import (
+    RESAMPLES,
+    SEED,
+    Bootstrap,
+    fingerprint,
+    fingerprint_layer,
+    interval,
+    streams,
+)
 from .resample import MAX_ROWS, MIN_DIMS, Gram, unique, weighted_precision_recall
 
-RESAMPLES = 100
-SEED = 0
-LEVEL = 0.95
 #: FID∞: subset sizes as fractions of the generated set, and random subsets per size.
 FID_INF_FRACTIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
 FID_INF_DRAWS = 3
@@ -203,6 +209,42 @@ class _Replicates:
         (ur, wr), (ug, wg) = unique(ir), unique(ig)
         real, gen = real[ur].double(), gen[ug].double()
         return weighted_density_coverage(torch.cdist(real, real), torch.cdist(real, gen), k, wr, wg)
+
+
+def bootstrap(
+    metrics: tuple[str, ...],
+    layers: dict[str, str],
+    gen: dict[str, torch.Tensor],
+    real: dict[str, torch.Tensor],
+    kid_subset: int | None,
+    k: int,
+    estimates: dict[str, float],
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    device: torch.device | None = None,
+    dc_k: int = 0,
+) -> Bootstrap:
+    """Replicates and 95% intervals of FID, KID, precision/recall, density/coverage, CMMD.
+
+    ``k`` is precision/recall's neighbourhood, ``dc_k`` density/coverage's.  On
+    a CUDA ``device`` the replicates that form large covariances run there; the
+    draws are the same.  Intervals are clipped to what a metric can take.
+    """
+    task = _Replicates(metrics, layers, gen, real, kid_subset, k, device=device, dc_k=dc_k)
+    for metric in set(metrics) & {"kid", "prc"}:
+        task.gram(metric)  # the big products, with every thread, before the small ones
+    mark = fingerprint(gen[fingerprint_layer(metrics, layers)])
+    num_real = len(next(iter(real.values())))
+    replicates: dict[str, list[float]] = {}
+    with cpu_threads(None if task.heavy() else 1):
+        for i in range(resamples):
+            for key, value in task.draw(*streams(seed, mark, num_real, i)).items():
+                replicates.setdefault(key, []).append(value)
+    intervals = {
+        key: interval(values, estimates[key], BOUNDS.get(key, (-np.inf, np.inf)))
+        for key, values in replicates.items()
+    }
+    return Bootstrap(replicates, intervals)
 
 
 #: Values a metric cannot leave, so no interval does either.

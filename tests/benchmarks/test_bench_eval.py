@@ -130,7 +130,7 @@ def test_kid_torch_fidelity_100_subsets(benchmark, measured):
 @pytest.mark.parametrize("path", ["gram", pytest.param("features", marks=pytest.mark.slow)])
 def test_bootstrap_replicates(benchmark, monkeypatch, path):
     """20 bootstrap replicates of FID, KID and precision/recall, 1,000 vs 1,000 2048-d features."""
-    from ganzoo.eval import replicates, uncertainty
+    from ganzoo.eval import uncertainty
 
     if path == "features":
         monkeypatch.setattr(uncertainty.Gram, "fits", staticmethod(lambda gen, real: False))
@@ -143,7 +143,7 @@ def test_bootstrap_replicates(benchmark, monkeypatch, path):
         "recall": 0.5,
     }
     args = (("fid", "kid", "prc"), layers, {"2048": a}, {"2048": b}, None, 3, estimates, 20)
-    benchmark.pedantic(replicates.bootstrap, args=args, rounds=1)
+    benchmark.pedantic(uncertainty.bootstrap, args=args, rounds=1)
 
 
 def _lenet():
