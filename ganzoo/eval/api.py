@@ -14,7 +14,6 @@ import torch
 from ..dist import setup
 from ..errors import GanzooError, warn
 from ..sampling.draw import applied
-from ..track.fanout import results_to_run
 from . import classes, fidelity, metrics, sources
 from .extractors import (
     DEFAULT_BATCH_SIZE,
@@ -80,15 +79,15 @@ def evaluate(
     label = str(target) if not isinstance(target, torch.Tensor) else "tensor"
     result = EvalResult(label, *_mean_and_spread(per_seed), per_seed, bpd, protocol)
     result.intervals = intervals
+    result.bootstrap_replicates = found.pop("bootstrap_replicates", {})
     result.extra.update(found)  # per-class lists, memorization's nearest pairs
     if source.has_model:
         result.extra["scored_model"] = _scored_model(source.model)
     if default and metrics.left_out(info, resolved):
         result.extra["not_measured"] = metrics.left_out(info, resolved)
-    if write and source.run_dir is not None and world.is_main:
-        result.write(source.run_dir)
-        if source.step is not None:  # a tracked run's trackers get it too
-            results_to_run(source.run_dir, source.step, result.as_dict(), result.path)
+    result.run_dir = source.run_dir
+    if write and world.is_main:
+        result.keep()
     world.barrier()  # the ranks leave together: none tears down its connections mid-write
     return result
 
@@ -183,7 +182,8 @@ def _compute(
 ) -> tuple[list[dict[str, float]], dict[str, list[float]], dict[str, Any]]:
     """torch-fidelity's numbers, the class metrics and memorization's once per sampling seed
     (once for fixed samples), the bootstrap intervals of the first seed's, and what a result
-    keeps besides numbers (per-class lists, the images nearest to training images).
+    keeps besides numbers (per-class lists, the images nearest to training images, the first
+    seed's bootstrap replicates).
 
     Under torch.distributed every rank samples and encodes its share, the features
     are gathered in image order, and rank 0 computes what one process would (the
@@ -199,7 +199,10 @@ def _compute(
     for i, (features, labels, pixels) in enumerate(_encoded(plan, scorer, seed_list, clock)):
         if not world.is_main:
             continue
-        numbers, bounds = scorer.score(None, plan.kid_subset, i == 0, features=features)
+        numbers, drawn = scorer.score(None, plan.kid_subset, i == 0, features=features)
+        bounds = dict(drawn.intervals) if drawn else {}
+        if drawn:  # the first seed's: those behind the intervals
+            found["bootstrap_replicates"] = drawn.replicates
         if by_class is not None:
             class_numbers, lists = by_class.score(features, labels)
             numbers.update(class_numbers)

@@ -20,7 +20,9 @@ import torch
 from ..errors import GanzooError
 from . import fidelity
 from .metrics import SHOWN, parse_metrics
-from .uncertainty import LEVEL, RESAMPLES, SEED, bootstrap
+from .replicates import RESAMPLES, SEED
+from .replicates import settings as bootstrap_settings
+from .uncertainty import bootstrap
 
 #: The metrics computed from two feature sets alone (memorization also needs ``train``).
 FEATURE_METRICS = ("fid", "fid_inf", "kid", "prc", "dc", "cmmd", "mem")
@@ -35,6 +37,8 @@ class FeatureScores:
     metrics: dict[str, float]
     intervals: dict[str, list[float]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    #: result key -> the bootstrap replicates behind its interval (``ganzoo.eval.replicates``).
+    replicates: dict[str, list[float]] = field(default_factory=dict)
 
 
 def score_features(
@@ -72,21 +76,21 @@ def score_features(
     gen_side, real_side = {LAYER: gen}, {LAYER: ref}
     numbers = fidelity.compute(fidelity_metrics, layers, gen_side, real_side, kid_subset)
     bounds: dict[str, list[float]] = {}
-    if intervals and fidelity_metrics:
+    kept: dict[str, list[float]] = {}
+    if intervals and set(fidelity_metrics) & set(fidelity.BOOTSTRAPPED):
         k = fidelity.PRC_NEIGHBORHOOD
-        bounds = bootstrap(
+        drawn = bootstrap(
             fidelity_metrics, layers, gen_side, real_side, kid_subset, k, numbers, resamples,
             seed, dc_k=fidelity.DC_NEIGHBORHOOD,
         )  # fmt: skip
+        bounds, kept = drawn.intervals, drawn.replicates
     settings = fidelity.settings(chosen, kid_subset)
     if "mem" in chosen:
         settings["memorization"] = _copying(train, ref, gen, numbers, bounds, resamples, seed)
-    settings["bootstrap"] = (
-        {"resamples": resamples, "seed": seed, "level": LEVEL} if intervals else None
-    )
+    settings["bootstrap"] = bootstrap_settings(resamples, seed) if intervals else None
     if not intervals:
         bounds = {}
-    return FeatureScores(numbers, bounds, settings)
+    return FeatureScores(numbers, bounds, settings, kept)
 
 
 def _copying(train, heldout, generated, numbers, bounds, resamples, seed) -> dict[str, Any]:

@@ -33,6 +33,8 @@ PRC_NEIGHBORHOOD = 3
 DC_NEIGHBORHOOD = 5
 RNG_SEED = 2020
 BINARY = ("fid", "fid_inf", "kid", "prc", "dc", "cmmd", "mem")
+#: The metrics with bootstrap replicates and intervals.
+BOOTSTRAPPED = ("fid", "kid", "prc", "dc", "cmmd")
 
 
 @dataclass(frozen=True)
@@ -166,21 +168,22 @@ class Scorer:
         kid_subset: int | None,
         intervals: bool = False,
         features: dict[str, torch.Tensor] | None = None,
-    ) -> tuple[dict[str, float], dict[str, list[float]]]:
+    ) -> tuple[dict[str, float], Any]:
         """The metrics of uint8 ``generated`` against the real features and, if asked, their
-        bootstrap intervals, both from the same features (``features``: already encoded)."""
+        bootstrap (``replicates.Bootstrap``: replicates and intervals; else None), both from
+        the same features (``features``: already encoded)."""
         from .uncertainty import bootstrap
 
         features = self.encode(generated) if features is None else features
         metrics = self.settings.metrics
         numbers = compute(metrics, self.layers, features, self.real, kid_subset)
-        if not intervals or self.real is None:
-            return numbers, {}
-        bounds = bootstrap(
+        if not intervals or self.real is None or not set(metrics) & set(BOOTSTRAPPED):
+            return numbers, None
+        drawn = bootstrap(
             metrics, self.layers, features, self.real, kid_subset, PRC_NEIGHBORHOOD, numbers,
             device=self.settings.device, dc_k=DC_NEIGHBORHOOD,
         )  # fmt: skip
-        return numbers, bounds
+        return numbers, drawn
 
 
 def compute(

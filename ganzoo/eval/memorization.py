@@ -25,7 +25,7 @@ import torch
 
 from ..errors import GanzooError
 from .density import CHUNK, chunks
-from .uncertainty import LEVEL, RESAMPLES, SEED
+from .replicates import LEVEL, RESAMPLES, SEED
 
 #: k-means cells, and "more than this many generated rows" for a cell to count in C_T:
 #: the reference's MNIST experiments (``n_clusters = 50``, ``tau = 20 / len(Qm)``).

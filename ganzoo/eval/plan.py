@@ -194,17 +194,14 @@ class Plan:
 
 
 def _bootstrap_settings(chosen: tuple[str, ...]) -> dict[str, Any] | None:
-    from .uncertainty import LEVEL, RESAMPLES, SEED
+    from .replicates import settings
 
-    if not any(
-        m in chosen for m in ("fid", "kid", "prc", "dc", "cmmd")
-    ):  # the metrics with intervals
-        return None
-    return {"resamples": RESAMPLES, "seed": SEED, "level": LEVEL}
+    return settings() if set(chosen) & set(fidelity.BOOTSTRAPPED) else None
 
 
 def _fid_inf_settings(chosen: tuple[str, ...], n_gen: int) -> dict[str, Any] | None:
-    from .uncertainty import FID_INF_DRAWS, FID_INF_FRACTIONS, SEED
+    from .replicates import SEED
+    from .uncertainty import FID_INF_DRAWS, FID_INF_FRACTIONS
 
     if "fid_inf" not in chosen:
         return None

@@ -170,6 +170,11 @@ class EvalResult:
     extra: dict[str, Any] = field(default_factory=dict)
     #: result key -> [low, high]: the bootstrap 95% interval (settings.bootstrap in the protocol).
     intervals: dict[str, list[float]] = field(default_factory=dict)
+    #: result key -> the replicates behind the interval, kept so that two results of one
+    #: protocol can be compared pairwise (``ganzoo.eval.paired``).
+    bootstrap_replicates: dict[str, list[float]] = field(default_factory=dict)
+    #: The run the scored checkpoint belongs to (None: no run); where ``keep`` writes.
+    run_dir: Path | None = field(default=None, repr=False)
 
     @property
     def protocol_id(self) -> str:
@@ -196,6 +201,7 @@ class EvalResult:
             "metrics": self.metrics,
             "metrics_std_over_seeds": self.metrics_std,
             "intervals": self.intervals,
+            "bootstrap_replicates": self.bootstrap_replicates,
             "per_seed": self.per_seed,
             "bits_per_dim": self.bits_per_dim,
             "protocol": self.protocol,
@@ -218,6 +224,19 @@ class EvalResult:
             if other != path and _key_of(other) == key:
                 other.unlink(missing_ok=True)
         self.path = path
+        return path
+
+    def keep(self) -> Path | None:
+        """Written into its run (``write``) and handed to a tracked run's trackers, as
+        ``ganzoo eval`` keeps every result of a run; None when it belongs to no run."""
+        if self.run_dir is None:
+            return None
+        from ..track.fanout import results_to_run
+
+        path = self.write(self.run_dir)
+        step = (self.protocol.get("checkpoint") or {}).get("step")
+        if step is not None:  # a tracked run's trackers get it too
+            results_to_run(self.run_dir, step, self.as_dict(), path)
         return path
 
     def summary(self) -> str:

@@ -3,7 +3,9 @@
 Both reuse the features an evaluation already has.  A bootstrap replicate
 resamples the generated and the real features with replacement (a fixed
 number of replicates from a fixed seed, both in the protocol) and recomputes
-the metric; the 2.5th and 97.5th percentiles are the 95% interval.  FID∞
+the metric; the 2.5th and 97.5th percentiles are the 95% interval.  One
+replicate is computed here (``_Replicates``); ``replicates`` draws them, keeps
+them, and draws the real side alike for every model so that two models' pair up.  FID∞
 (Chong & Forsyth 2020) fits FID at several subset sizes linearly in 1/N and
 reports the intercept: FID's bias at finite N removed.
 
@@ -26,11 +28,17 @@ import numpy as np
 import torch
 
 from ..device import cpu_threads
+from .replicates import (
+    RESAMPLES,
+    SEED,
+    Bootstrap,
+    fingerprint,
+    fingerprint_layer,
+    interval,
+    streams,
+)
 from .resample import MAX_ROWS, MIN_DIMS, Gram, unique, weighted_precision_recall
 
-RESAMPLES = 100
-SEED = 0
-LEVEL = 0.95
 #: FID∞: subset sizes as fractions of the generated set, and random subsets per size.
 FID_INF_FRACTIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
 FID_INF_DRAWS = 3
@@ -148,10 +156,11 @@ class _Replicates:
             self.grams[layer] = Gram(gen, real)
         return self.grams.get(layer)
 
-    def draw(self, rng: np.random.Generator) -> dict[str, float]:
-        """One replicate; the random draws come in the same order on either path."""
+    def draw(self, gen_rng: np.random.Generator, real_rng: np.random.Generator) -> dict[str, float]:
+        """One replicate: generated rows from ``gen_rng``, real rows from ``real_rng`` (each
+        stream draws its indices first, then KID's subset), the same on either path."""
         n, m = (len(next(iter(side.values()))) for side in (self.gen, self.real))
-        ig, ir = rng.integers(0, n, n), rng.integers(0, m, m)
+        ig, ir = gen_rng.integers(0, n, n), real_rng.integers(0, m, m)
         out: dict[str, float] = {}
         if "fid" in self.metrics:
             layer = self.layers["fid"]
@@ -162,7 +171,7 @@ class _Replicates:
             )
         if "kid" in self.metrics:
             gram, layer, size = self.gram("kid"), self.layers["kid"], self.kid_subset or min(n, m)
-            gi, ri = rng.choice(ig, size), rng.choice(ir, size)
+            gi, ri = gen_rng.choice(ig, size), real_rng.choice(ir, size)
             gen, real = self.gen[layer].float(), self.real[layer].float()
             out["kernel_inception_distance_mean"] = (
                 gram.kid(gi, ri) if gram else _kid(gen[gi], real[ri])
@@ -214,34 +223,28 @@ def bootstrap(
     seed: int = SEED,
     device: torch.device | None = None,
     dc_k: int = 0,
-) -> dict[str, list[float]]:
-    """95% intervals of FID, KID, precision/recall, density/coverage, CMMD: result key -> [low, high].
+) -> Bootstrap:
+    """Replicates and 95% intervals of FID, KID, precision/recall, density/coverage, CMMD.
 
-    Resampling with replacement puts duplicates into both sets, which raises
-    FID and KID by itself; the percentile interval of the replicates is
-    therefore shifted by the replicates' mean offset from the point estimate
-    (bias-corrected percentile bootstrap), and clipped to what the metric can
-    take (FID at 0, precision, recall and coverage to [0, 1]).  ``k`` is
-    precision/recall's neighbourhood, ``dc_k`` density/coverage's.  On a CUDA ``device`` the
-    replicates that form large covariances run there; the draws are the same.
+    ``k`` is precision/recall's neighbourhood, ``dc_k`` density/coverage's.  On
+    a CUDA ``device`` the replicates that form large covariances run there; the
+    draws are the same.  Intervals are clipped to what a metric can take.
     """
-    rng = np.random.default_rng(seed)
     task = _Replicates(metrics, layers, gen, real, kid_subset, k, device=device, dc_k=dc_k)
     for metric in set(metrics) & {"kid", "prc"}:
         task.gram(metric)  # the big products, with every thread, before the small ones
+    mark = fingerprint(gen[fingerprint_layer(metrics, layers)])
+    num_real = len(next(iter(real.values())))
     replicates: dict[str, list[float]] = {}
     with cpu_threads(None if task.heavy() else 1):
-        for _ in range(resamples):
-            for key, value in task.draw(rng).items():
+        for i in range(resamples):
+            for key, value in task.draw(*streams(seed, mark, num_real, i)).items():
                 replicates.setdefault(key, []).append(value)
-    tail = (1 - LEVEL) / 2 * 100
-    out = {}
-    for key, values in replicates.items():
-        shift = float(np.mean(values)) - estimates[key]
-        low, high = (float(np.percentile(values, q)) - shift for q in (tail, 100 - tail))
-        lowest, highest = BOUNDS.get(key, (-np.inf, np.inf))
-        out[key] = [max(low, lowest), min(high, highest)]
-    return out
+    intervals = {
+        key: interval(values, estimates[key], BOUNDS.get(key, (-np.inf, np.inf)))
+        for key, values in replicates.items()
+    }
+    return Bootstrap(replicates, intervals)
 
 
 #: Values a metric cannot leave, so no interval does either.
