@@ -288,9 +288,15 @@ CASES = [
     ),
     ("show-bad-format", ["leaderboard", "--dir", "good_lb", "--format", "xml"], "'xml'"),
     ("show-bad-sort", ["leaderboard", "--dir", "good_lb", "--sort", "speed"], "'speed'"),
+    (
+        "show-runs-and-best",
+        ["leaderboard", "--dir", "good_lb", "--runs", "--best"],
+        "--best and --runs choose different rows",
+    ),
     # --- zoo
     ("zoo-unknown-model", ["zoo", "--models", "dcgn"], "Did you mean: dcgan"),
     ("zoo-steps-and-minutes", ["zoo", "--steps", "5", "--minutes", "1"], "either --steps"),
+    ("zoo-train-seeds-zero", ["zoo", "--train-seeds", "0"], "0 is not in the range 1<=x<=100"),
     ("zoo-zero-scale", ["zoo", "--scale", "0"], "--scale"),
     (
         "zoo-damaged-board",

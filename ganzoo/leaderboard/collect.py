@@ -168,6 +168,8 @@ def _row(
         "nfe": ((protocol.get("generated") or {}).get("sampling") or {}).get("nfe"),
         "sampling": sampling_text(sampling_settings(protocol)),
         "sample_s": _number(_dict(result.get("sampling_time")).get("seconds_per_image")),
+        # Where the row comes from: a shipped model scored through its stand-in run, or a run.
+        "source": "shipped" if isinstance(info.get("pretrained"), dict) else "run",
         "recipe": recipe(info),
         "train_seed": info.get("seed") if isinstance(info.get("seed"), int) else None,
         "_protocol": comparable_protocol(protocol),

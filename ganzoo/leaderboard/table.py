@@ -84,7 +84,7 @@ COLUMNS = [
     "copy_rate", "copy_rate_std", "copy_rate_low", "copy_rate_high", "bpd",
     "intra_fid", "intra_fid_std", "accuracy", "accuracy_std", "class_tv", "class_tv_std",
     "run", "sample_grid", "result", "copies_grid", "copy_distances", "copy_threshold", "kept",
-    "recipe", "train_seed", "train_seeds", "best_seed",
+    "source", "recipe", "train_seed", "train_seeds", "best_seed",
 ]  # fmt: skip
 #: Columns a row has only when measured (kept out of the board's JSON otherwise).
 OPTIONAL = ("sample_grid", "copies_grid", "copy_distances", "copy_threshold", "selected", "kept")

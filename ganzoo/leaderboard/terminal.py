@@ -22,7 +22,7 @@ from .text import display_frame
 #: Columns of a terminal (``ganzoo leaderboard``, the zoo's last screen) by default.
 WIDTH = 120
 #: Always shown, in this order (the ranking metric joins them).
-MAIN = ("rank", "group", "model", "step", "NFE", "s/image")
+MAIN = ("rank", "group", "model", "from", "step", "NFE", "s/image")
 #: Added after the metrics while the table fits.
 LATER = ("sampling", "params", "train time", "family", "plugin", "device", "run")
 

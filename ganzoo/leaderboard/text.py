@@ -82,6 +82,14 @@ def format_value(row: pd.Series | dict[str, Any], column: str) -> str:
     return text
 
 
+def source_text(row: pd.Series | dict[str, Any]) -> str:
+    """Where a row comes from, told apart at a glance: a run here, a shipped model, or a row
+    kept from a run that was not here at the last rebuild (a committed board's reference run)."""
+    if row.get("kept") is True:
+        return "kept (run not here)"
+    return format_text(row.get("source"))
+
+
 def spread_text(row: pd.Series | dict[str, Any]) -> str:
     """What a row's ``± s`` is a spread over: training seeds (pooled runs) or sampling seeds."""
     pooled, seeds = row.get("train_seeds"), row.get("seeds")
@@ -136,6 +144,9 @@ def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataF
     if frame["group"].notna().any():
         out["group"] = [format_text(g) for g in frame["group"]]
     out["model"] = [format_text(m) for m in frame["model"]]
+    sources = [source_text(r) for _, r in frame.iterrows()]
+    if any(text not in ("run", "-") for text in sources):
+        out["from"] = sources
     out["family"] = [format_text(f) for f in frame["family"]]
     out["plugin"] = [
         f"{p} {v}" if isinstance(v, str) else format_text(p)
