@@ -244,7 +244,7 @@ def test_rank_groups_on_the_real_board(board_dir):
             point = (rest["fid"] - lead["fid"]).to_numpy()
             shift = diffs.mean(axis=1) - point
             low, high = (np.percentile(diffs, q, axis=1) - shift for q in (2.5, 97.5))
-            alike = (low <= 0) & (0 <= high)
+            alike = (low <= 0) & (high >= 0)
             assert list(rest["group"] == group) == list(alike)
             rest = rest[~alike]
     md = (out / f"{STEM}.md").read_text().replace("\\", "")
