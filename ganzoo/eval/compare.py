@@ -109,7 +109,8 @@ def compare(a: Any, b: Any, request: EvalRequest | None = None, **options: Any) 
     notes = []
     if same:
         notes.append(
-            f"  A and B are the same target: B was drawn with sampling seeds "
+            f"  A and B are the same target: B was drawn with sampling "
+            f"seed{'s' if second.seeds > 1 else ''} "
             f"{_span(list(range(second.seed, second.seed + second.seeds)))}, a second, "
             "independent draw of the same model (its result is not written: it would replace A's)"
         )

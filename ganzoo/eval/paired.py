@@ -67,7 +67,7 @@ class Paired:
         return [
             f"  {SHORT.get(d.key, d.key):<10} A {_g(d.a):<8} B {_g(d.b):<8} {d.verdict}"
             for d in self.differences
-        ]
+        ] + self.notes
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,7 +131,10 @@ def paired(a: Any, b: Any) -> Paired:
             "recall, density, coverage or CMMD); score them with one of those --metrics"
         )
     ids = (protocol_id(a["protocol"]), protocol_id(b["protocol"]))
-    return Paired(ids, counts, differences, len(differences[0].replicates))
+    done = {d.key for d in differences}
+    other = [SHORT.get(k, k) for k in a["metrics"] if k in b["metrics"] and k not in done]
+    notes = [f"  not compared (no paired replicates): {', '.join(other)}"] if other else []
+    return Paired(ids, counts, differences, len(differences[0].replicates), notes)
 
 
 def difference(
@@ -158,6 +161,8 @@ def _verdict(key: str, point: float, delta: list[float], counts: dict[str, Any])
     if point == 0:
         return f"{measured}: no difference at all with {sizes}"
     factor = ((high - low) / 2 / abs(point)) ** 2
+    if factor <= 1:  # a lopsided interval that only just reaches 0
+        return f"{measured}: no difference detectable with {sizes}, though 0 is at its edge"
     return (
         f"{measured}: no difference detectable with {sizes}; about "
         f"{_sizes(*counts.values(), factor)} would tell if it held (an estimate: the interval "
@@ -166,6 +171,12 @@ def _verdict(key: str, point: float, delta: list[float], counts: dict[str, Any])
 
 
 def _sizes(generated: int, real: int, factor: float) -> str:
-    """``500 images`` (as many of each), else ``500 generated and 1,000 real images``."""
-    n, m = math.ceil(generated * factor - 1e-9), math.ceil(real * factor - 1e-9)
+    """``500 images`` (as many of each), else ``500 generated and 1,000 real images``; an
+    estimate (``factor`` != 1) to two significant digits."""
+    n, m = (_round(c * factor) if factor != 1 else c for c in (generated, real))
     return f"{n:,} images" if n == m else f"{n:,} generated and {m:,} real images"
+
+
+def _round(x: float) -> int:
+    digits = max(int(math.floor(math.log10(max(x, 1)))) - 1, 0)
+    return int(round(math.ceil(x) / 10**digits) * 10**digits)
