@@ -37,6 +37,8 @@ _LAZY = {
     "from_pretrained": "ganzoo.load.pretrained",
     "export_run": "ganzoo.pretrained.export",
     "evaluate": "ganzoo.eval.api",
+    "compare": "ganzoo.eval.compare",
+    "paired": "ganzoo.eval.paired",
     "EvalRequest": "ganzoo.eval.request",
     "score_features": "ganzoo.eval.features",
     "FeatureScores": "ganzoo.eval.features",
@@ -74,8 +76,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data.files import read_image_folder, read_image_npz
     from .data.registry import load_dataset
     from .eval.api import evaluate
+    from .eval.compare import compare
     from .eval.extractors import FeatureExtractorInfo, ResolvedWeights
     from .eval.features import FeatureScores, score_features
+    from .eval.paired import paired
     from .eval.request import EvalRequest
     from .files.write import atomic_write
     from .load.pretrained import from_pretrained

@@ -19,6 +19,7 @@ import click
 from . import plugins
 from .commands import check, datasets, extractors, launch, models, plugin, trackers
 from .commands import plugins as plugins_commands
+from .commands.compare import compare_cmd
 from .commands.eval import eval_cmd
 from .commands.export import export_cmd
 from .commands.leaderboard import leaderboard_cmd
@@ -162,6 +163,7 @@ BUILTIN_COMMANDS = (
     train_cmd,
     sample_cmd,
     eval_cmd,
+    compare_cmd,
     leaderboard_cmd,
     zoo_cmd,
     check.check_cmd,

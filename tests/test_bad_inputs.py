@@ -266,6 +266,16 @@ CASES = [
         ["eval", "samples.npz", *INCEPTION, "--metrics", "is"],
         "classifier layer",
     ),  # fmt: skip
+    # --- compare
+    ("compare-one-target", ["compare", "run"], "compare takes two targets, A and B"),
+    ("compare-no-target", ["compare"], "compare takes two targets, A and B"),
+    ("compare-target-missing", ["compare", "run", "missing"], "'missing' does not exist"),
+    ("compare-same-images", ["compare", "samples.npz", "samples.npz"], "same fixed images"),
+    (
+        "compare-incomparable",
+        ["compare", "samples.npz", "run", "--metrics", "fid", "--num-real", "60"],
+        "the number of generated images (pass the same --num-samples)",
+    ),
     # --- leaderboards
     ("board-no-runs", ["eval", "leaderboard"], "give run directories"),
     ("board-not-a-run", ["eval", "leaderboard", "empty"], "not a run directory"),

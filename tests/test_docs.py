@@ -415,3 +415,21 @@ def test_the_readme_python_example_runs_as_written(tmp_path):
     fid, interval = proc.stdout.strip().splitlines()[-1].split(" ", 1)
     low, high = json.loads(interval)
     assert 0 < low <= float(fid) <= high < 20  # 10.0 measured after 200 steps; untrained ~28
+
+
+# --------------------------------------------------------------------------- docs/evaluation.md
+
+
+def test_the_compare_example_of_evaluation_md_runs_as_written(monkeypatch):
+    """``ganzoo.compare`` on the shipped dcgan and gan, as docs/evaluation.md shows it."""
+    import re
+
+    monkeypatch.setenv("GANZOO_OFFLINE", "1")
+    text = (REPO / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    found = re.search(r"<!-- run: compare -->\s*```python\n(.*?)```", text, re.DOTALL)
+    assert found, "docs/evaluation.md lost its ganzoo.compare example"
+    namespace: dict = {}
+    exec(compile(found.group(1), "docs/evaluation.md", "exec"), namespace)  # noqa: S102
+    fid = namespace["fid"]
+    assert fid.separated and fid.difference < 0 and fid.interval[1] < 0
+    assert "A's FID is lower by" in fid.verdict

@@ -14,6 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -235,14 +236,19 @@ def test_rank_groups_on_the_real_board(board_dir):
         frame = board.table(pid, view=view)
         assert frame["group"].notna().all()
         rest = frame
-        for group in (1, 2):  # each group: its leader and the rows overlapping it
+        for group in (1, 2):  # each group: its leader and the rows it cannot be told from
             lead = rest.iloc[0]
             assert lead["group"] == group
-            over = (rest["fid_low"] <= lead["fid_high"]) & (lead["fid_low"] <= rest["fid_high"])
-            assert list(rest["group"] == group) == list(over)
-            rest = rest[~over]
+            # The paired rule, recomputed here: the rows kept replicates (results of today).
+            diffs = np.array(rest["fid_boot"].tolist()) - np.array(lead["fid_boot"])
+            point = (rest["fid"] - lead["fid"]).to_numpy()
+            shift = diffs.mean(axis=1) - point
+            low, high = (np.percentile(diffs, q, axis=1) - shift for q in (2.5, 97.5))
+            alike = (low <= 0) & (high >= 0)
+            assert list(rest["group"] == group) == list(alike)
+            rest = rest[~alike]
     md = (out / f"{STEM}.md").read_text().replace("\\", "")
-    assert "the leader and every row whose FID interval overlaps the leader's form group 1" in md
+    assert "every row whose paired FID difference to the leader has a 95% interval" in md
     rows = _md_rows((out / f"{STEM}.md").read_text())
     assert [r[1] for r in rows] == ["-", "1", "2"]  # floor, 300-step run, 4-step run
     assert '<th data-key="group">' in (out / f"{STEM}.html").read_text()

@@ -57,6 +57,15 @@ KEPT = (
     "coverage",
     "cmmd",
 )
+#: Values a metric cannot leave, so no interval does either.
+BOUNDS = {
+    "frechet_inception_distance": (0.0, np.inf),
+    "precision": (0.0, 1.0),
+    "recall": (0.0, 1.0),
+    "density": (0.0, np.inf),
+    "coverage": (0.0, 1.0),
+    "cmmd": (0.0, np.inf),
+}
 _GENERATED, _REAL = 1, 2  # which stream: part of each stream's seed
 _EXTREMES = 8
 

@@ -29,6 +29,7 @@ import torch
 
 from ..device import cpu_threads
 from .replicates import (
+    BOUNDS,
     RESAMPLES,
     SEED,
     Bootstrap,
@@ -245,17 +246,6 @@ def bootstrap(
         for key, values in replicates.items()
     }
     return Bootstrap(replicates, intervals)
-
-
-#: Values a metric cannot leave, so no interval does either.
-BOUNDS = {
-    "frechet_inception_distance": (0.0, np.inf),
-    "precision": (0.0, 1.0),
-    "recall": (0.0, 1.0),
-    "density": (0.0, np.inf),
-    "coverage": (0.0, 1.0),
-    "cmmd": (0.0, np.inf),
-}
 
 
 def fid_infinity(

@@ -20,7 +20,7 @@ from ..files.write import atomic_write
 from .copies import gallery_columns
 from .results import run_results, scored_model
 from .seeds import recipe
-from .table import INTERVALS, METRICS, comparable_protocol, protocol_id, stem
+from .table import INTERVALS, METRICS, REPLICATES, comparable_protocol, protocol_id, stem
 
 
 def read_json(path: Path, folder: Path | None = None) -> dict[str, Any] | None:
@@ -129,7 +129,20 @@ def metric_columns(result: dict[str, Any]) -> dict[str, Any]:
         if column in INTERVALS:
             bounds = _interval(intervals.get(key)) if key in means else (None, None)
             row[f"{column}_low"], row[f"{column}_high"] = bounds
+        if f"{column}_boot" in REPLICATES:
+            row[f"{column}_boot"] = _replicates(result, key) if key in means else None
     return row
+
+
+def _replicates(result: dict[str, Any], key: str) -> list[float] | None:
+    """A metric's bootstrap replicates when drawn as this ganzoo pairs them (``eval.replicates``)."""
+    from ..eval.replicates import settings
+
+    bootstrap = ((result.get("protocol") or {}).get("settings") or {}).get("bootstrap")
+    kept = result.get("bootstrap_replicates")
+    values = kept.get(key) if isinstance(kept, dict) and bootstrap == settings() else None
+    ok = isinstance(values, list) and all(_number(v) is not None for v in values)
+    return [float(v) for v in values] if ok and values else None
 
 
 def _number(value: Any) -> float | None:

@@ -84,11 +84,23 @@ def spread(frame: pd.DataFrame) -> str | None:
 def groups(frame: pd.DataFrame) -> str:
     metric = frame.attrs["sort"]
     label = LABELS[metric]
-    if frame["group"].notna().any():
+    grouped = frame["group"].notna()
+    if grouped.any():
+        column = f"{metric}_boot"
+        kept = frame[column][grouped].map(lambda v: isinstance(v, list)) if column in frame else []
+        rule = (
+            f"whose paired {label} difference to the leader has a 95% interval containing 0 "
+            "(paired bootstrap: the same real images resampled for both)"
+            if len(kept) and all(kept)
+            else f"whose {label} interval overlaps the leader's"
+            if not any(kept)
+            else f"whose paired {label} difference to the leader has a 95% interval containing "
+            "0 (the overlap of the two intervals where a result kept no replicates)"
+        )
         return (
-            f"Group: the leader and every row whose {label} interval overlaps the leader's form "
-            "group 1; the same rule on the remaining rows gives group 2, and so on. Rows of one "
-            "group are not told apart by these images; a row without an interval has no group."
+            f"Group: the leader and every row {rule} form group 1; the same rule on the "
+            "remaining rows gives group 2, and so on. Rows of one group are not told apart by "
+            "these images; a row without an interval has no group."
         )
     if metric in INTERVALS:
         return f"No rank groups: no row has a {label} interval (results scored before intervals)."

@@ -67,7 +67,7 @@ def _entry(group: pd.DataFrame, metrics: list[str], metric: str) -> dict[str, An
         values = pd.to_numeric(group[name], errors="coerce").dropna()
         entry[name] = float(values.mean()) if len(values) else None
         entry[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else None
-        for side in ("_low", "_high"):
+        for side in ("_low", "_high", "_boot"):
             if f"{name}{side}" in entry:
                 entry[f"{name}{side}"] = None  # a bootstrap interval is one run's, not the mean's
     entry["train_time_s"] = pd.to_numeric(group["train_time_s"], errors="coerce").mean()

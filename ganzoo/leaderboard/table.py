@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import GanzooError
+from ..eval.paired import difference
 from ..eval.protocol import comparable_protocol, protocol_id  # noqa: F401  (one id everywhere)
 from .protocols import describe_protocol, upgrade  # noqa: F401  (one description)
 from .seeds import pool
@@ -89,6 +90,9 @@ COLUMNS = [
 #: Columns a row has only when measured (kept out of the board's JSON otherwise).
 OPTIONAL = ("sample_grid", "copies_grid", "copy_distances", "copy_threshold", "selected", "kept")
 OPTIONAL += ("recipe", "train_seed", "train_seeds", "best_seed")
+#: Each paired metric's bootstrap replicates (lists, from the result file): the board's JSON
+#: keeps them for the paired rank groups; CSV, Markdown, HTML and the terminal never show them.
+REPLICATES = tuple(f"{m}_boot" for m in INTERVALS if m != "copy_rate")
 #: The rank shown for the real-data floor, which is never ranked.
 FLOOR_RANK = "floor"
 
@@ -133,7 +137,8 @@ class Board:
         Ranks and groups are those among the rows shown: a run's earlier
         checkpoints hidden by the view do not push other runs down.
         """
-        frame = pd.DataFrame([r for r in self.rows if r["protocol"] == pid], columns=COLUMNS)
+        rows = [r for r in self.rows if r["protocol"] == pid]
+        frame = pd.DataFrame(rows, columns=[*COLUMNS, *REPLICATES])
         metric = sort_metric(frame, sort or self.sort)
         shown = select(rank(frame, metric), view)
         runs = frame["run"][frame["kept"].eq(True)]
@@ -213,20 +218,31 @@ def rank_groups(frame: pd.DataFrame, metric: str) -> list[int | None]:
     """Group of each row of a ranked ``frame``: rows the ranking metric cannot tell apart.
 
     The best remaining row with an interval leads the next group, and every
-    remaining row whose interval overlaps the leader's joins it.  A row without
+    remaining row joins it whose paired difference to the leader has a 95%
+    interval containing 0 (``eval.paired``: both rows' result files kept
+    replicates), or, where either row's result has none (scored before
+    replicates were kept), whose interval overlaps the leader's.  A row without
     an interval (older results, metrics without one) gets no group.
     """
     groups: list[int | None] = [None] * len(frame)
     if metric not in INTERVALS or frame.empty:
         return groups
     value, low, high = (frame[c].tolist() for c in (metric, f"{metric}_low", f"{metric}_high"))
+    boot = frame[f"{metric}_boot"].tolist() if f"{metric}_boot" in frame else [None] * len(frame)
     left = [i for i in range(len(frame)) if not pd.isna(value[i]) and not pd.isna(low[i])
             and not pd.isna(high[i])]  # fmt: skip
+
+    def together(i: int, lead: int) -> bool:
+        a, b = boot[i], boot[lead]  # replicates that pair up: lists of one length
+        if i != lead and isinstance(a, list) and isinstance(b, list) and len(a) == len(b) > 0:
+            delta, _ = difference(METRICS[metric][0], value[i], value[lead], boot[i], boot[lead])
+            return delta[0] <= 0 <= delta[1]
+        return low[i] <= high[lead] and low[lead] <= high[i]
+
     group = 0
     while left:
         group += 1
-        lead = left[0]
-        members = [i for i in left if low[i] <= high[lead] and low[lead] <= high[i]]
+        members = [i for i in left if together(i, left[0])]
         for i in members:
             groups[i] = group
         left = [i for i in left if i not in members]
@@ -260,7 +276,7 @@ def select(frame: pd.DataFrame, view: str) -> pd.DataFrame:
 def with_floor(frame: pd.DataFrame, floor: dict[str, Any], metric: str) -> pd.DataFrame:
     """``frame`` with the floor row placed where its number falls, its rank ``floor``."""
     rows = [*frame.to_dict("records"), {**floor, "rank": FLOOR_RANK, "group": None}]
-    out = pd.DataFrame(rows, columns=COLUMNS)
+    out = pd.DataFrame(rows, columns=[*COLUMNS, *REPLICATES])
     for column in NUMERIC:
         out[column] = pd.to_numeric(out[column], errors="coerce")
     out["rank"] = out["rank"].astype(object).where(out["rank"].notna(), None)
@@ -277,4 +293,5 @@ def is_floor(row: pd.Series | dict[str, Any]) -> bool:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     records = json.loads(frame.to_json(orient="records"))
-    return [{k: v for k, v in r.items() if not (k in OPTIONAL and v is None)} for r in records]
+    left_out = (*OPTIONAL, *REPLICATES)  # only when measured
+    return [{k: v for k, v in r.items() if not (k in left_out and v is None)} for r in records]
