@@ -74,7 +74,7 @@ def test_the_cost_figure_has_one_labelled_point_per_row_and_says_what_it_left_ou
     write_cost = tmp_path / "cost.png"
     cost.write_cost(board, write_cost)
     with Image.open(write_cost) as png:
-        assert png.size == (1500, 480)
+        assert png.size == (1500, 420)
 
 
 def test_the_forest_plot_is_best_first_escaped_and_shows_the_floor():

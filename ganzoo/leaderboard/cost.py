@@ -110,7 +110,7 @@ def figure(board: Board) -> Any:
     from matplotlib.figure import Figure
 
     pid, frame, floor = main_table(board)
-    fig = Figure(figsize=(15, 4.8), dpi=100)
+    fig = Figure(figsize=(15, 4.2), dpi=100)
     axes = fig.subplots(1, len(PANELS))
     names = []
     for ax, (column, xlabel, what) in zip(axes, PANELS, strict=True):

@@ -29,7 +29,7 @@ img.zoom{image-rendering:pixelated;cursor:zoom-in}
 td img.zoom{max-height:64px;max-width:96px;display:block}
 td .ci{font-size:.8em;color:#555;display:block}td[data-value]{white-space:nowrap}
 .protocol{font-size:.9em;color:#444;margin:.2em 0}pre{background:#f7f7f7;padding:.5em;overflow:auto}
-figure{margin:.6em 0}figure img{max-width:100%}figcaption{font-size:.85em;color:#444;max-width:90em}
+figure{margin:.6em 0}figure img{max-width:100%}figure.cost img{width:min(100%,1150px)}figcaption{font-size:.85em;color:#444;max-width:90em}
 tr.floor td{background:#eef6ee;font-style:italic}tr.above-floor td{background:#fdecea}
 p.warning{color:#a40000;margin:.3em 0}
 figure.copies{display:inline-block;margin:.5em 1em .5em 0}
