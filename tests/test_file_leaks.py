@@ -159,9 +159,9 @@ def test_a_board_row_naming_another_file_keeps_its_numbers_and_loses_its_picture
     assert f'data-value="{float(row["fid"])!r}"' in page  # the row keeps its numbers
     assert '<img alt="samples' not in page  # and loses its picture
     assert_no_leak(page)
-    # The only picture left is the curves plot, byte for byte: nothing else was embedded.
-    plot = (out / f"{STEM}-curves.png").read_bytes()
-    assert [base64.b64decode(u) for u in URI.findall(page)] == [plot]
+    # The only pictures left are the board's own figures, byte for byte: nothing else was embedded.
+    figures = [(out / f"{STEM}-{name}.png").read_bytes() for name in ("cost", "curves")]
+    assert [base64.b64decode(u) for u in URI.findall(page)] == figures
     (line,) = warnings(shown)
     assert f"sample grid '{out / grid}' left out: " in line and reason in line
 

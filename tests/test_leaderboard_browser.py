@@ -157,3 +157,80 @@ def test_page_renders_sorts_on_header_clicks_and_paints(page, tmp_path):
     dark = (image < 80).mean()
     assert 0.002 < dark < 0.5
     assert re.search(rb"\x89PNG", shot.read_bytes()[:8])
+
+
+#: Appended to a test-only copy of a page: measures it at load, opens the legend, shows every
+#: column and clicks a sample grid, then writes what it saw into the DOM for --dump-dom.
+MEASURE = """<script>
+window.addEventListener('load', function(){
+  var s = document.scrollingElement, out = {};
+  out.scroll = s.scrollWidth; out.client = s.clientWidth; out.window = window.innerWidth;
+  out.sticky = getComputedStyle(document.querySelector('table.board th')).position;
+  var extra = document.querySelector('table.board th.extra');
+  out.extra_before = getComputedStyle(extra).display;
+  document.querySelector('label[for=all-columns]').click();
+  out.extra_after = getComputedStyle(extra).display;
+  var legend = document.querySelector('details.legend');
+  out.legend_before = legend.open;
+  legend.querySelector('summary').click();
+  out.legend_after = legend.open;
+  out.legend_height = legend.getBoundingClientRect().height;
+  var thumb = document.querySelector('tbody img.zoom'), box = document.getElementById('lightbox');
+  out.box_before = box.hidden; out.thumb = thumb.getBoundingClientRect().width;
+  thumb.click();
+  var big = box.querySelector('img');
+  out.box_after = box.hidden; out.big = big.getBoundingClientRect().width;
+  out.same_image = big.src === thumb.src;
+  var pre = document.createElement('pre'); pre.id = 'measured';
+  pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _measure(tmp_path: Path, html: str) -> dict:
+    """What MEASURE saw in ``html`` at a 1400x900 window."""
+    copy = tmp_path / "measured.html"
+    copy.write_text(html.replace("</body>", MEASURE + "</body>"))
+    done = _chromium(tmp_path, "--window-size=1400,900", "--virtual-time-budget=5000",
+                     "--dump-dom", copy.as_uri())  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="measured">(.*?)</pre>', done.stdout)
+    assert found, done.stdout[-2000:]
+    return json.loads(found.group(1).replace("&quot;", '"'))
+
+
+def _check_glance(seen: dict) -> None:
+    assert seen["window"] == 1400
+    assert seen["scroll"] <= seen["client"]  # the document never scrolls sideways
+    assert seen["sticky"] == "sticky"
+    assert (seen["extra_before"], seen["extra_after"]) == ("none", "table-cell")
+    assert (seen["legend_before"], seen["legend_after"]) == (False, True)
+    assert seen["legend_height"] > 100  # its paragraphs show
+    assert (seen["box_before"], seen["box_after"]) == (True, False) and seen["same_image"]
+    assert seen["big"] > 5 * seen["thumb"]
+
+
+@pytest.mark.slow
+def test_the_page_reads_at_a_glance_at_1400_px(page, tmp_path):
+    """No sideways scroll, a header that stays, the legend opens, folded columns show on the
+    toggle, a sample grid enlarges on a click; the run's script stays text throughout."""
+    html = page.read_text()
+    seen = _measure(tmp_path, html)
+    _check_glance(seen)
+    assert html.count("<script>") == 1 and "&lt;script&gt;document.title" in html
+    forest = html[html.index('<svg class="forest"') : html.index("</svg>")]
+    assert "&lt;script&gt;" in forest and "<script" not in forest  # its label, escaped
+    names = re.findall(r'text-anchor="end">(.*?)</text>', forest)
+    assert [n.split(" ", 1)[1] for n in names] == ["dcgan", EVIL.replace("<", "&lt;").replace(
+        ">", "&gt;").replace("'", "&#x27;"), "gan"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_committed_board_fits_1400_px(tmp_path):
+    """The committed lenet board, rendered by this code: its main columns fit the window."""
+    from ganzoo.leaderboard.page import render
+    from ganzoo.leaderboard.store import read_board
+
+    folder = Path(__file__).resolve().parents[1] / "leaderboards"
+    board = read_board(folder / "mnist5k-lenet-mnist.json")
+    _check_glance(_measure(tmp_path, render(board, folder)))

@@ -5,7 +5,9 @@ bootstrap intervals, one row per run or every checkpoint), ``collect`` turns a
 run's result files into rows, ``floor`` scores and caches each protocol's
 real-data floor, ``store`` reads, rebuilds and writes the board files (pandas,
 under a file lock; a damaged file is never overwritten), ``text`` renders CSV,
-Markdown and the terminal view, ``page`` the self-contained HTML page,
+Markdown and the terminal view, ``page`` the self-contained HTML page (``page_rows``,
+``page_style``, ``forest``: its table, style and forest plot; ``legend``: the explanations
+once), ``cost`` the quality-cost figure,
 ``notes`` the sentences that say how to read a table, ``plot`` the curves
 against steps and wall time, and ``refresh`` scores what is missing before
 rebuilding; ``view`` chooses and renders boards for ``ganzoo leaderboard``.

@@ -262,20 +262,24 @@ def update(
 
 def write(board: Board, out_dir: Path) -> list[Path]:
     """``<stem>.json`` (the source of truth: every row), ``.csv``, ``.md``, ``.html`` (one row
-    per run, with the floor) and ``-curves.png`` (every checkpoint)."""
+    per run, with the floor), ``-curves.png`` (every checkpoint) and ``-cost.png`` (quality
+    against cost, the main table)."""
+    from .cost import write_cost
     from .page import render
     from .plot import write_plot
     from .text import to_csv, to_markdown
 
     plot = out_dir / f"{board.stem}-curves.png"
+    cost = out_dir / f"{board.stem}-cost.png"
     written = []
     try:
         write_plot(board, plot)
+        write_cost(board, cost)
         texts = {
             ".json": json.dumps(board.as_dict(), indent=2, sort_keys=True) + "\n",
             ".csv": to_csv(board),
-            ".md": to_markdown(board, plot_name=plot.name),
-            ".html": render(board, out_dir, plot),
+            ".md": to_markdown(board, plot_name=plot.name, cost_name=cost.name),
+            ".html": render(board, out_dir, plot, cost=cost),
         }
         for suffix, text in texts.items():
             path = out_dir / f"{board.stem}{suffix}"
@@ -283,4 +287,4 @@ def write(board: Board, out_dir: Path) -> list[Path]:
             written.append(path)
     except UnwritableError as exc:
         raise _board_unwritable(exc, out_dir) from None
-    return [*written, plot]
+    return [*written, plot, cost]

@@ -156,6 +156,8 @@ def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataF
     out["step"] = [step_text(s, c) for s, c in zip(frame["step"], frame["selected"], strict=True)]
     out["train time"] = [format_time(t) for t in frame["train_time_s"]]
     out["device"] = [format_text(d) for d in frame["device"]]
+    if "sampling" in frame.columns:  # the sampler settings, beside the NFE they cost
+        out["sampling"] = [format_text(v) for v in frame["sampling"]]
     out["NFE"] = [format_nfe(n) for n in frame["nfe"]]
     if frame["sampling"].notna().any():
         out["sampling"] = [format_text(t) for t in frame["sampling"]]
@@ -172,38 +174,42 @@ def display_frame(frame: pd.DataFrame, run_base: Path | None = None) -> pd.DataF
     return out
 
 
-def reading(board: Board, pid: str, frame: pd.DataFrame) -> list[str]:
-    """The paragraphs above a table, plain text, in the order a reader needs them."""
-    metric = frame.attrs["sort"]
-    ranked = (
-        f"Ranked by {LABELS[metric]} ({'lower' if METRICS[metric][1] else 'higher'} is better)."
-    )
-    paragraphs = [describe_protocol(board.protocols[pid]), f"{ranked} {notes.view(frame)}"]
-    paragraphs += [p for p in (notes.spread(frame), notes.groups(frame)) if p]
-    return [*paragraphs, notes.floor(board, pid)]
-
-
 def to_markdown(
-    board: Board, sort: str | None = None, view: str = "final", plot_name: str | None = None
-) -> str:
+    board: Board, sort: str | None = None, view: str = "final", plot_name: str | None = None,
+    cost_name: str | None = None,
+) -> str:  # fmt: skip
+    """The board as Markdown: the explanations once at the top, then per table one line of
+    protocol (in full at the bottom), its above-floor warnings and the table."""
+    from . import cost, legend
+
     lines = [f"# Leaderboard: {md_text(board.dataset)}, extractor {md_text(board.extractor)}", ""]
     if not board.rows:
-        lines.append("No results yet.")
-    for pid in board.protocol_ids():
-        frame = board.table(pid, sort, view, floor=True)
+        lines += ["No results yet.", ""]
+    frames = legend.frames(board, sort, view)
+    for i, paragraph in enumerate(legend.paragraphs(board, frames)):
+        lines += [("**How to read the tables.** " if i == 0 else "") + md_text(paragraph), ""]
+    if cost_name:
+        alt = "FID against NFE, sampling time per image and training time"
+        lines += [f"![{alt}]({url_path(cost_name)})", "", md_text(cost.caption(board)), ""]
+    for pid, frame in frames.items():
         lines += [f"## Protocol {md_text(pid)}", ""]
-        for paragraph in [*reading(board, pid, frame), *notes.above_floor(frame)]:
+        line = md_text(legend.protocol_line(board.protocols[pid]))
+        lines += [f"{line} ([full protocol](#full-protocols))", ""]
+        for paragraph in notes.above_floor(frame):
             lines += [md_text(paragraph), ""]
         shown = display_frame(frame)
         lines.append("| " + " | ".join(shown.columns) + " |")
         lines.append("|" + "|".join(" --- " for _ in shown.columns) + "|")
         for _, row in shown.iterrows():
-            cells = [md_text(v) for v in row]
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append("| " + " | ".join(md_text(v) for v in row) + " |")
         lines.append("")
     if plot_name:
         alt = "FID against training steps and wall time, IS against steps"
         lines += [f"![{alt}]({url_path(plot_name)})", ""]
+    if frames:
+        lines += ["## Full protocols", ""]
+        lines += [f"{md_text(pid)}: {md_text(describe_protocol(board.protocols[pid]))}\n"
+                  for pid in frames]  # fmt: skip
     return "\n".join(lines)
 
 

@@ -144,4 +144,6 @@ def _render(board, opts: ViewOptions) -> str:
     from .page import render
 
     plot = folder / f"{board.stem}-curves.png"
-    return render(board, folder, plot if plot.is_file() else None, sort, rows)
+    cost = folder / f"{board.stem}-cost.png"
+    found = [p if p.is_file() else None for p in (plot, cost)]
+    return render(board, folder, found[0], sort, rows, cost=found[1])
