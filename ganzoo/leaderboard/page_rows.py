@@ -28,6 +28,8 @@ from .text import (
     format_text,
     format_time,
     format_value,
+    source_text,
+    spread_text,
     step_text,
     url_path,
 )
@@ -49,10 +51,16 @@ class Column:
 
 
 def columns(frame: pd.DataFrame, metrics: list[str]) -> list[Column]:
-    """The page's columns for ``frame``: ``sampling`` beside NFE where rows carry it."""
+    """The page's columns for ``frame``: where rows come from and what their ± is over when
+    that varies, ``sampling`` beside NFE where rows carry it."""
     sort = frame.attrs.get("sort")
     cols = [Column("rank", "#"), Column("group", "group"), Column("samples", "samples", True),
             Column("model", "model", True)]  # fmt: skip
+    rows = [r for _, r in frame.iterrows()]
+    if any(source_text(r) not in ("run", "-") for r in rows):  # shipped or kept rows: say so
+        cols.append(Column("source", "from", True))
+    if any(spread_text(r) != "-" for r in rows):  # what a ± is over: sampling or training seeds
+        cols.append(Column("spread", "± over", True))
     if "sampling" in frame.columns:
         cols.append(Column("sampling", "sampling", True))
     cols += [
@@ -106,6 +114,8 @@ def _texts(row: pd.Series, out_dir: Path) -> dict[str, str]:
         "group": escape(format_text(row["group"])),
         "samples": f'<img class="zoom" alt="{alt}" src="{uri}">' if uri else "-",
         "model": f'<a href="{escape(url_path(run))}">{escape(format_text(row["model"]))}</a>',
+        "source": escape(source_text(row)),
+        "spread": escape(spread_text(row)),
         "sampling": escape(format_text(row.get("sampling"))),
         "nfe": escape(format_nfe(row["nfe"])),
         "sample_s": escape(format_seconds(row["sample_s"])),

@@ -266,7 +266,8 @@ def select(frame: pd.DataFrame, view: str) -> pd.DataFrame:
     if not kept.all():  # rows of runs that are here: those kept from gone runs wait for --all
         frame = frame[~kept]
     # A run scored under several sampling settings has a row per setting.
-    key = frame["run"].astype(str) + "\0" + frame["sampling"].fillna("").astype(str)
+    settings = frame["sampling"].map(lambda v: v if isinstance(v, str) else "")
+    key = frame["run"].astype(str) + "\0" + settings
     if view in ("final", "runs"):
         frame = frame[frame["step"] == frame.groupby(key)["step"].transform("max")]
         key = key[frame.index]
