@@ -109,7 +109,9 @@ def test_a_sampling_column_shows_beside_nfe_when_rows_carry_one(tmp_path):
     heads = re.findall(r'<th data-key="(\w+)"', page)
     assert heads[heads.index("sampling") + 1] == "nfe"
     assert "sample_steps=&lt;50&gt;" in page
-    assert "cheap (sample_steps=&lt;50&gt;)" in forest.svg(board.table("p1", floor=True))
+    assert "cheap (1 NFE)" in forest.svg(board.table("p1", floor=True))  # short on a figure
+    board.rows[1].update(sampling="x=<y>", nfe=None)  # no NFE: the settings, escaped
+    assert "good (x=&lt;y&gt;)" in forest.svg(board.table("p1", floor=True))
 
 
 def test_markdown_explains_once_and_links_the_cost_figure(tmp_path):

@@ -67,10 +67,14 @@ def main_table(board: Board) -> tuple[str | None, pd.DataFrame | None, dict[str,
 
 
 def label(row: pd.Series | dict[str, Any]) -> str:
-    """A row's name on a figure: its model, with its sampler settings when it has them."""
-    sampling = row.get("sampling")
+    """A row's name on a figure: its model, and for a sampler its NFE (short enough to stay
+    inside a panel; the table has the settings), or its settings when the NFE is unknown."""
+    sampling, nfe = row.get("sampling"), row.get("nfe")
     model = str(row.get("model"))
-    return f"{model} ({sampling})" if isinstance(sampling, str) and sampling else model
+    if not (isinstance(sampling, str) and sampling):
+        return model
+    known = isinstance(nfe, int | float) and not isinstance(nfe, bool) and nfe == nfe
+    return f"{model} ({int(nfe)} NFE)" if known else f"{model} ({sampling})"
 
 
 def placed(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
