@@ -153,7 +153,7 @@ def test_a_10_and_a_20_step_score_are_two_results_ranked_in_one_table(run, tmp_p
     assert sorted(table["nfe"]) == [10, 20] and table["rank"].tolist() in ([1, 2], [1, 1])
     assert "guidance_scale=1.0, sample_steps=10, sampler=ddim" in set(table["sampling"])
     markdown = (tmp_path / "lb" / "mnist5k-lenet-mnist.md").read_text()
-    assert "| NFE | sampling |" in markdown and r"sample\_steps=10" in markdown  # escaped
+    assert "| sampling | NFE |" in markdown and r"sample\_steps=10" in markdown  # escaped
     assert pending([run], asked) == []  # scored under these settings ...
     other = ganzoo.EvalRequest(**common, sampling=("sample_steps=30",))
     assert pending([run], other) == [(run, 3)]  # ... but not under others
