@@ -104,6 +104,12 @@ def test_eval_leaderboard_ranks_a_folder_beside_runs(folder, run, tmp_path):
     rows = json.loads((out / "mnist5k-lenet-mnist.json").read_text())["rows"]
     assert len(rows) == 2 and len({row["fid"] for row in rows}) == 1  # the same weights
     assert any(row["run"].startswith("pretrained/dcgan-tiny-") for row in rows)
+    # The folder carries the run's training time, so both rows sit at one training cost.
+    progress = json.loads((run / "progress.json").read_text())["checkpoints"]["20"]
+    config = json.loads((folder / "config.json").read_text())["training"]
+    assert (config["elapsed_s"], config["device"]) == (progress["elapsed_s"], "cpu")
+    assert {row["train_time_s"] for row in rows} == {progress["elapsed_s"]}
+    assert "minutes of training on cpu" in (folder / "README.md").read_text()
 
 
 @pytest.mark.slow

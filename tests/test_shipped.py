@@ -101,3 +101,16 @@ def test_the_pretrained_listing_says_how_each_number_was_sampled_and_marks_colla
     marked = {row["name"] for row in rows for r in row["results"] if r["collapsed"]}
     assert marked == {"gan-mnist5k"}
     assert "COLLAPSED (recall 0.000" in shown.output.split("gan-mnist5k", 1)[1]
+
+
+def test_every_shipped_model_stands_on_a_board_with_its_training_time(tmp_path):
+    """The cost figure's training-time panel places shipped models (their stand-in's progress)."""
+    from ganzoo.pretrained.asrun import as_run
+
+    for name in SHIPPED:
+        training = json.loads((MODELS / name / "config.json").read_text())["training"]
+        assert training["elapsed_s"] > 0 and training["device"] == "cpu"
+        stand_in = as_run(name, tmp_path)
+        step = json.loads((stand_in / "run.json").read_text())["pretrained"]["step"]
+        entry = json.loads((stand_in / "progress.json").read_text())["checkpoints"][str(step)]
+        assert entry == {"elapsed_s": training["elapsed_s"], "device": "cpu"}

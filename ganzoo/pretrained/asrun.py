@@ -45,6 +45,7 @@ def as_run(target: str | Path, out_dir: str | Path) -> Path:
     }
     make_dirs(run_dir / "eval")
     atomic_write_text(run_dir / "run.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
+    _write_progress(run_dir, info[KEY]["step"], config.get("training"))
     grid = run_dir / "samples" / f"step-{info[KEY]['step']:08d}.png"
     if os.path.lexists(folder / GRID) and not grid.is_file():
         # A downloaded folder's samples.png may be a symlink to a secret: only a PNG
@@ -54,6 +55,17 @@ def as_run(target: str | Path, out_dir: str | Path) -> Path:
             with atomic_write(grid) as fh:
                 fh.write(data)
     return run_dir
+
+
+def _write_progress(run_dir: Path, step: int, training: Any) -> None:
+    """The training time the export recorded, where a run keeps it (progress.json), so the
+    board's training-cost column and figure place the model like the run it came from."""
+    seconds = training.get("elapsed_s") if isinstance(training, dict) else None
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return
+    entry = {"elapsed_s": float(seconds), "device": training.get("device")}
+    progress = {"step": step, "checkpoints": {str(step): entry}}
+    atomic_write_text(run_dir / "progress.json", json.dumps(progress, indent=2) + "\n")
 
 
 def stands_for(info: dict[str, Any]) -> dict[str, Any] | None:

@@ -97,6 +97,15 @@ def results_table(results: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def trained_for(training: dict[str, Any]) -> str:
+    """How long training took, where the export recorded it ("" for older folders)."""
+    seconds = training.get("elapsed_s")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return ""
+    where = f" on {training['device']}" if isinstance(training.get("device"), str) else ""
+    return f", {seconds / 60:.0f} minutes of training{where}"
+
+
 def render(config: dict[str, Any], results: list[dict[str, Any]], has_grid: bool) -> str:
     """The whole README.md of a model folder."""
     name = config.get("name") or config["model"]
@@ -123,7 +132,9 @@ def render(config: dict[str, Any], results: list[dict[str, Any]], has_grid: bool
         "## How it was trained",
         "",
         f"`{training.get('command') or 'unknown'}` (seed {training.get('seed')}, batch "
-        f"{training.get('batch_size')}, ganzoo {config.get('ganzoo_version')}).",
+        f"{training.get('batch_size')}, ganzoo {config.get('ganzoo_version')})"
+        + trained_for(training)
+        + ".",
         *(["", f"Data: {config['dataset_source']}."] if config.get("dataset_source") else []),
         "",
         "## Evaluation",

@@ -97,14 +97,15 @@ def _config(loaded: Any, name: str, dtype: str, license: str, tensors: dict) -> 
             "batch_size": info.get("batch_size"),
             "git_commit": run.get("git_commit"),
             "versions": run.get("versions"),
+            **_trained(loaded.run_dir, loaded.step),
         },
     }
 
 
-def _run_file(run_dir: Path) -> dict[str, Any]:
-    """``run.json``, read by the rule for the folder's files: its command and versions are
-    copied into a folder meant for upload, so one that leaves the run directory is not."""
-    path = run_dir / "run.json"
+def _run_file(run_dir: Path, name: str = "run.json") -> dict[str, Any]:
+    """``run.json`` (or ``progress.json``), read by the rule for the folder's files: what it
+    holds is copied into a folder meant for upload, so one that leaves the run directory is not."""
+    path = run_dir / name
     try:
         data = json.loads(read_regular(path, JSON_LIMIT, run_dir, "the run directory"))
     except FileNotFoundError:
@@ -115,6 +116,19 @@ def _run_file(run_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise GanzooError(f"{path} cannot be read ({exc}); the run directory is damaged") from None
     return data if isinstance(data, dict) else {}
+
+
+def _trained(run_dir: Path | None, step: int) -> dict[str, Any]:
+    """Wall time and device up to checkpoint ``step`` (progress.json), so a board can place
+    the model by training cost; nothing when the run did not record them."""
+    progress = _run_file(run_dir, "progress.json") if run_dir else {}
+    checkpoints = progress.get("checkpoints")
+    entry = checkpoints.get(str(step)) if isinstance(checkpoints, dict) else None
+    seconds = entry.get("elapsed_s") if isinstance(entry, dict) else None
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return {}
+    device = entry.get("device")
+    return {"elapsed_s": seconds, "device": device if isinstance(device, str) else None}
 
 
 def _dataset_source(dataset: str) -> str | None:
