@@ -9,26 +9,53 @@ rewritten; model.safetensors and config.json are not touched, so the sha256
 held in plugins/ganzoo_pretrained/shipped.py stays valid.
 
     python scripts/rescore_pretrained.py [NAME ...]
+    python scripts/rescore_pretrained.py --from leaderboards [NAME ...]
+
+With ``--from DIR`` nothing is scored: eval.json becomes the results that
+``ganzoo eval leaderboard NAME --out DIR`` scored for these very weights (kept in
+its stand-in run, DIR/pretrained/<name>-<sha12>/eval/), with their intervals,
+bootstrap replicates and sampling time, so the card, ``ganzoo models
+--pretrained`` and a zoo's reference rows quote the committed boards' numbers.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 from ganzoo.files.write import atomic_write_text
+from ganzoo.leaderboard.results import run_results
 from ganzoo.load.folder import CARD, CONFIG, GRID, RESULTS
 from ganzoo.load.pretrained import load_pretrained
+from ganzoo.pretrained.asrun import as_run
 from ganzoo.pretrained.card import render
-from ganzoo.pretrained.export import _rescore
+from ganzoo.pretrained.export import _rescore, for_card
 
 MODELS = Path(__file__).resolve().parents[1] / "plugins" / "ganzoo_pretrained" / "models"
 
 
-def rescore(folder: Path) -> None:
+def scored(folder: Path) -> list[dict]:
     model = load_pretrained(folder).model
-    results = [_rescore(model, r) for r in json.loads((folder / RESULTS).read_text())]
+    return [_rescore(model, r) for r in json.loads((folder / RESULTS).read_text())]
+
+
+def from_board(folder: Path, board_dir: Path) -> list[dict]:
+    """The stand-in's results for the shipped checkpoint (its sha256 names the stand-in)."""
+    config = json.loads((folder / CONFIG).read_text())
+    stand_in = as_run(folder.name, board_dir)
+    found = [
+        for_card(result)
+        for _, result in run_results(stand_in)
+        if result["protocol"]["checkpoint"].get("step") == config["step"]
+    ]
+    if not found:
+        raise SystemExit(f"{stand_in} holds no results; run ganzoo eval leaderboard first")
+    return sorted(found, key=lambda r: (r["protocol"]["extractor"]["name"], r["protocol_id"]))
+
+
+def rescore(folder: Path, board_dir: Path | None = None) -> None:
+    results = from_board(folder, board_dir) if board_dir else scored(folder)
     config = json.loads((folder / CONFIG).read_text())
     atomic_write_text(folder / RESULTS, json.dumps(results, indent=2, sort_keys=True) + "\n")
     atomic_write_text(folder / CARD, render(config, results, (folder / GRID).is_file()))
@@ -40,9 +67,13 @@ def rescore(folder: Path) -> None:
 
 
 def main() -> None:
-    names = sys.argv[1:] or sorted(p.name for p in MODELS.iterdir() if (p / RESULTS).is_file())
-    for name in names:
-        rescore(MODELS / name)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="shipped models (default: all)")
+    parser.add_argument("--from", dest="board_dir", type=Path, help="copy a board's results")
+    args = parser.parse_args()
+    everything = sorted(p.name for p in MODELS.iterdir() if (p / RESULTS).is_file())
+    for name in args.names or everything:
+        rescore(MODELS / name, args.board_dir)
 
 
 if __name__ == "__main__":

@@ -391,6 +391,8 @@ def test_zoo_trains_scores_and_resumes(tmp_path, monkeypatch):
     assert sorted((r["model"], r["step"]) for r in board.rows) == [
         ("gan", 0), ("gan", 1), ("gan", 2), ("vae", 0), ("vae", 1), ("vae", 2),
     ]  # fmt: skip
+    # No pretrained model's card was measured with 40 images: no reference rows.
+    assert {r["source"] for r in board.rows} == {"run"} and "from `shipped`" not in first.output
     assert (tmp_path / "zruns" / "gan" / "samples" / "step-00000000.png").is_file()
     again = runner.invoke(cli, args)
     assert again.exit_code == 0, again.output

@@ -68,7 +68,9 @@ def _option(cls: type, field: dataclasses.Field, hint: Any) -> Callable[[F], F]:
     if get_origin(base) is tuple:  # a repeatable option, e.g. --set KEY=VALUE
         kwargs["multiple"] = True
     elif base is bool:
-        if optional:  # None means "the model's or run's own choice": --x/--no-x
+        # None means "the model's or run's own choice", and a flag that is on by default
+        # needs a way off: both are --x/--no-x.
+        if optional or field.default is True:
             decls[0] = f"{flag}/--no-{flag[2:]}"
         else:
             kwargs["is_flag"] = True

@@ -36,6 +36,12 @@ def zoo_cmd(**options: Any) -> None:
             f"{boards / report.board.stem}.json and -curves.png "
             "(ganzoo leaderboard --all-checkpoints)"
         )
+        if report.reference:
+            click.echo(
+                f"rows from `shipped` are {len(report.reference)} pretrained models (ganzoo "
+                "models --pretrained), ranked from their cards; the step column says how long "
+                "each trained (--no-reference leaves them out)"
+            )
     click.echo(f"zoo finished in {report.seconds / 60:.1f} min", err=True)
     if report.failures:
         failed = "; ".join(f"{k}: {v}" for k, v in report.failures.items())

@@ -141,7 +141,6 @@ def _dataset_source(dataset: str) -> str | None:
 
 def _stored_results(loaded: Any) -> list[dict[str, Any]]:
     """The run's results for exactly this checkpoint and these weights (EMA or not)."""
-    from ..eval.protocol import protocol_id
     from ..leaderboard.results import run_results
 
     if loaded.run_dir is None:
@@ -150,26 +149,31 @@ def _stored_results(loaded: Any) -> list[dict[str, Any]]:
     for _, result in run_results(loaded.run_dir):  # checked: a malformed file is one warning
         point = result["protocol"].get("checkpoint") or {}
         if point.get("step") == loaded.step and point.get("ema") == loaded.ema:
-            keep = ("metrics", "metrics_std_over_seeds", "bits_per_dim", "protocol")
-            found.append({k: result.get(k) for k in keep})
-            found[-1]["protocol_id"] = protocol_id(result["protocol"])
+            found.append(for_card(result))
     return found
+
+
+#: What a card's result leaves out: where it was scored from (a local path) and each
+#: seed's numbers.  Intervals, bootstrap replicates and sampling time stay, so a board
+#: that ranks the folder from its card gets interval, paired group and cost columns.
+NOT_ON_CARD = ("target", "per_seed")
+
+
+def for_card(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as ``eval.json`` keeps it."""
+    from ..eval.protocol import protocol_id
+
+    kept = {key: value for key, value in result.items() if key not in NOT_ON_CARD}
+    return {**kept, "protocol_id": protocol_id(result["protocol"])}
 
 
 def _rescore(model: Any, result: dict[str, Any]) -> dict[str, Any]:
     from ..eval.api import evaluate
-    from ..eval.protocol import protocol_id
     from ..eval.request import EvalRequest
 
     again = evaluate(model, EvalRequest.from_protocol(result["protocol"]), write=False)
     protocol = {**again.protocol, "checkpoint": result["protocol"]["checkpoint"]}
-    return {
-        "metrics": again.metrics,
-        "metrics_std_over_seeds": again.metrics_std,
-        "bits_per_dim": again.bits_per_dim,
-        "protocol": protocol,
-        "protocol_id": protocol_id(protocol),
-    }
+    return for_card({**again.as_dict(), "protocol": protocol})
 
 
 def _grid(loaded: Any) -> bytes | None:

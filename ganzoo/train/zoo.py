@@ -79,6 +79,11 @@ class ZooOptions:
         max=100,
         metavar="K",
     )
+    reference: bool = option(
+        True,
+        "Rank the pretrained models trained on the same data beside your runs, from the "
+        "numbers on their cards (nothing is scored; `from` says shipped).",
+    )
     quiet: bool = option(False, "No training progress bars.", short="-q")
     threads: int | None = option(
         None,
@@ -103,6 +108,8 @@ class ZooReport:
     board: Any  # the leaderboard.Board, or None
     failures: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    #: The pretrained models ranked beside the runs (``leaderboard.reference``).
+    reference: list[str] = field(default_factory=list)
 
 
 def zoo_models(names: list[str] | None) -> list[str]:
@@ -214,6 +221,10 @@ def _run_zoo(opts: ZooOptions, echo: Callable[[str], None]) -> ZooReport:
             message = " ".join(f"{type(exc).__name__}: {exc}".split())
             report.failures[name] = message
             echo(f"  FAILED: {message}")
+    if opts.reference:
+        from ..leaderboard.reference import add_pretrained
+
+        report.reference = add_pretrained(opts.leaderboards, opts.dataset, extractor)
     report.board = leaderboard.load(opts.leaderboards, opts.dataset, extractor)
     report.seconds = time.perf_counter() - started
     return report
