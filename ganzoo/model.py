@@ -77,6 +77,10 @@ class Model(nn.Module):
     Config: ClassVar[type]
     #: Submodules whose EMA copy is used for sampling when EMA is on.
     ema_modules: ClassVar[tuple[str, ...]] = ()
+    #: Set on a model loaded from a model folder, which stores only the ``ema_modules``
+    #: (what sampling needs), when the model has other weights: those are untrained, so
+    #: ``bits_per_dim`` (a VAE's bound needs its encoder) is not measured for it.
+    sampling_only: bool = False
     #: Whether the trainer keeps an EMA unless told otherwise.
     ema_by_default: ClassVar[bool] = False
     #: Batch size the trainer uses unless ``--batch-size`` is given.

@@ -114,3 +114,14 @@ def test_every_shipped_model_stands_on_a_board_with_its_training_time(tmp_path):
         step = json.loads((stand_in / "run.json").read_text())["pretrained"]["step"]
         entry = json.loads((stand_in / "progress.json").read_text())["checkpoints"][str(step)]
         assert entry == {"elapsed_s": training["elapsed_s"], "device": "cpu"}
+
+
+@pytest.mark.slow
+def test_a_folder_without_the_weights_a_likelihood_needs_reports_no_bits_per_dim():
+    """A folder stores the sampling modules; the VAE's bound also needs its encoder, which a
+    load would leave untrained (a different bits/dim on every load), so none is reported."""
+    request = ganzoo.EvalRequest(metrics=("fid",), num_samples=20)
+    assert ganzoo.evaluate("vae-mnist5k", request, write=False).bits_per_dim is None
+    twice = [ganzoo.evaluate("transformer-mnist5k", request, write=False) for _ in range(2)]
+    assert twice[0].bits_per_dim is not None  # the Transformer's whole network is stored
+    assert twice[0].bits_per_dim == twice[1].bits_per_dim

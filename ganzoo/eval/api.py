@@ -279,9 +279,16 @@ def _bits_per_dim(
 ) -> float | None:
     """Mean held-out bits/dim for likelihood models; None for models without a likelihood."""
     from ..data.registry import load_dataset
-    from ..model import Batch
+    from ..model import Batch, Model
     from ..sampling.draw import eval_mode
 
+    if getattr(source.model, "sampling_only", False):
+        if type(source.model).bits_per_dim is not Model.bits_per_dim:  # it has a likelihood
+            warn(
+                f"bits/dim not measured: {source.description} holds only the weights sampling "
+                "needs, the likelihood needs the others (evaluate the run it was exported from)"
+            )
+        return None
     data = load_dataset(dataset, split, data_root=request.data_root)
     total, count, step = 0.0, 0, request.batch_size or DEFAULT_BATCH_SIZE
     # A VAE's bound samples its latents: a fixed seed makes the number reproducible, and

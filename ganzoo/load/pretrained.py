@@ -108,3 +108,5 @@ def _load_into(model: Any, state: dict[str, torch.Tensor], config: dict, folder:
     if problems:
         raise misfit(folder, config, f"{folder / WEIGHTS}: {'; '.join(problems[:3])}")
     model.load_state_dict({k: v.to(target[k].dtype) for k, v in state.items()}, strict=False)
+    # A folder keeps what sampling needs; a likelihood may need more (a VAE's encoder).
+    model.sampling_only = set(target) != set(model.state_dict())
