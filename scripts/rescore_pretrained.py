@@ -51,7 +51,15 @@ def from_board(folder: Path, board_dir: Path) -> list[dict]:
     ]
     if not found:
         raise SystemExit(f"{stand_in} holds no results; run ganzoo eval leaderboard first")
-    return sorted(found, key=lambda r: (r["protocol"]["extractor"]["name"], r["protocol_id"]))
+    # In the card's order of extractors (its headline result first), then by NFE.
+    order = [r["protocol"]["extractor"]["name"] for r in json.loads((folder / RESULTS).read_text())]
+
+    def place(result: dict) -> tuple[int, int]:
+        name = result["protocol"]["extractor"]["name"]
+        nfe = (result["protocol"]["generated"].get("sampling") or {}).get("nfe") or 1
+        return (order.index(name) if name in order else len(order), nfe)
+
+    return sorted(found, key=place)
 
 
 def rescore(folder: Path, board_dir: Path | None = None) -> None:
