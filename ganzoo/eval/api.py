@@ -16,12 +16,12 @@ from ..errors import GanzooError, warn
 from ..sampling.draw import applied
 from . import classes, fidelity, metrics, sources
 from .extractors import (
-    DEFAULT_BATCH_SIZE,
     FeatureExtractorInfo,
     ResolvedWeights,
     default_extractor,
     get_extractor,
 )
+from .likelihood import bits_per_dim
 from .metrics import parse_metrics
 from .plan import Plan
 from .protocol import EvalResult
@@ -73,7 +73,7 @@ def evaluate(
         protocol = plan.protocol(seed_list, batch, device)
     bpd = None
     if source.has_model and world.is_main:
-        bpd = _bits_per_dim(source, dataset, split, request, device)
+        bpd = bits_per_dim(source, dataset, split, request, device)
     bpd = world.broadcast_object(bpd)
     protocol["bits_per_dim_split"] = f"{dataset}:{split}" if bpd is not None else None
     label = str(target) if not isinstance(target, torch.Tensor) else "tensor"
@@ -272,35 +272,3 @@ def evaluate_all_checkpoints(
 
 def _is_gray(images: torch.Tensor) -> bool:
     return torch.equal(images[:, 0], images[:, 1]) and torch.equal(images[:, 0], images[:, 2])
-
-
-def _bits_per_dim(
-    source: Any, dataset: str, split: str, request: EvalRequest, device: torch.device
-) -> float | None:
-    """Mean held-out bits/dim for likelihood models; None for models without a likelihood."""
-    from ..data.registry import load_dataset
-    from ..model import Batch, Model
-    from ..sampling.draw import eval_mode
-
-    if getattr(source.model, "sampling_only", False):
-        if type(source.model).bits_per_dim is not Model.bits_per_dim:  # it has a likelihood
-            warn(
-                f"bits/dim not measured: {source.description} holds only the weights sampling "
-                "needs, the likelihood needs the others (evaluate the run it was exported from)"
-            )
-        return None
-    data = load_dataset(dataset, split, data_root=request.data_root)
-    total, count, step = 0.0, 0, request.batch_size or DEFAULT_BATCH_SIZE
-    # A VAE's bound samples its latents: a fixed seed makes the number reproducible, and
-    # fork_rng keeps the caller's random state untouched.
-    devices = [device] if device.type == "cuda" else []
-    with torch.no_grad(), eval_mode(source.model), torch.random.fork_rng(devices=devices):
-        torch.manual_seed(request.seed)
-        for start in range(0, len(data), step):
-            x = data.to_float(data.images[start : start + step]).to(device)
-            values = source.model.bits_per_dim(Batch(x))
-            if values is None:
-                return None
-            total += float(values.double().sum())
-            count += values.numel()
-    return total / max(count, 1)
